@@ -1,0 +1,313 @@
+/*
+ * vas.h - the public interface of libvas, the Windows virtual memory manager in user space.
+ *
+ * One header, opaque handles. Every constant carries its Windows numeric value under a VAS_
+ * prefix. Guest addresses are uint64_t, never host pointers.
+ *
+ * Two levels, as on Windows:
+ *   - the Win32 level (vas_virtual_alloc, ...) returns 0 on failure and leaves the ERROR_* code
+ *     in vas_last_error(), like kernel32 and GetLastError;
+ *   - the native level (vas_nt_*) returns an NTSTATUS and takes its address and size by pointer,
+ *     like ntdll's Nt* calls, which round them and write back what they did.
+ * The Win32 calls are thin layers over the native ones, exactly as kernel32 sits on ntdll.
+ *
+ * Threads: every call on one machine (and its processes) is serialised by a lock owned by the
+ * machine, so any number of host threads may call in at once. vas_last_error() is per host
+ * thread. Destroying a machine or a process while another thread still uses it is the caller's
+ * bug, as closing a handle in use is on Windows.
+ */
+#ifndef VAS_H
+#define VAS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define VAS_VERSION_MAJOR 0
+#define VAS_VERSION_MINOR 1
+#define VAS_VERSION_PATCH 0
+#define VAS_VERSION_STRING "0.1.0"
+/* The version of the library linked in, as "major.minor.patch". */
+const char *vas_version(void);
+
+/* ---- Memory allocation and free types (winnt.h) ------------------------------------------ */
+#define VAS_MEM_COMMIT             0x00001000u
+#define VAS_MEM_RESERVE            0x00002000u
+#define VAS_MEM_DECOMMIT           0x00004000u
+#define VAS_MEM_RELEASE            0x00008000u
+#define VAS_MEM_FREE               0x00010000u /* a state, refused as a free type */
+#define VAS_MEM_PRIVATE            0x00020000u /* a type */
+#define VAS_MEM_MAPPED             0x00040000u /* a type */
+#define VAS_MEM_RESET              0x00080000u
+#define VAS_MEM_TOP_DOWN           0x00100000u
+#define VAS_MEM_WRITE_WATCH        0x00200000u
+#define VAS_MEM_PHYSICAL           0x00400000u
+#define VAS_MEM_RESET_UNDO         0x01000000u
+#define VAS_MEM_IMAGE              0x01000000u /* a type (= SEC_IMAGE) */
+#define VAS_MEM_LARGE_PAGES        0x20000000u
+#define VAS_MEM_RESERVE_PLACEHOLDER   0x00040000u
+#define VAS_MEM_REPLACE_PLACEHOLDER   0x00004000u
+#define VAS_MEM_COALESCE_PLACEHOLDERS 0x00000001u
+#define VAS_MEM_PRESERVE_PLACEHOLDER  0x00000002u
+#define VAS_AT_ROUND_TO_PAGE       0x40000000u
+
+/* ---- Page protections -------------------------------------------------------------------- */
+#define VAS_PAGE_NOACCESS          0x01u
+#define VAS_PAGE_READONLY          0x02u
+#define VAS_PAGE_READWRITE         0x04u
+#define VAS_PAGE_WRITECOPY         0x08u
+#define VAS_PAGE_EXECUTE           0x10u
+#define VAS_PAGE_EXECUTE_READ      0x20u
+#define VAS_PAGE_EXECUTE_READWRITE 0x40u
+#define VAS_PAGE_EXECUTE_WRITECOPY 0x80u
+#define VAS_PAGE_GUARD             0x100u
+#define VAS_PAGE_NOCACHE           0x200u
+#define VAS_PAGE_WRITECOMBINE      0x400u
+
+/* ---- Win32 errors (winerror.h) ----------------------------------------------------------- */
+#define VAS_ERROR_SUCCESS            0u
+#define VAS_ERROR_FILE_NOT_FOUND     2u
+#define VAS_ERROR_ACCESS_DENIED      5u
+#define VAS_ERROR_INVALID_HANDLE     6u
+#define VAS_ERROR_NOT_ENOUGH_MEMORY  8u
+#define VAS_ERROR_OUTOFMEMORY        14u
+#define VAS_ERROR_BAD_LENGTH         24u
+#define VAS_ERROR_NOT_SUPPORTED      50u
+#define VAS_ERROR_INVALID_PARAMETER  87u
+#define VAS_ERROR_ALREADY_EXISTS     183u
+#define VAS_ERROR_BAD_EXE_FORMAT     193u
+#define VAS_ERROR_PARTIAL_COPY       299u
+#define VAS_ERROR_INVALID_ADDRESS    487u
+#define VAS_ERROR_NOACCESS           998u
+#define VAS_ERROR_SWAPERROR          999u
+#define VAS_ERROR_FILE_INVALID       1006u
+#define VAS_ERROR_MAPPED_ALIGNMENT   1132u
+#define VAS_ERROR_COMMITMENT_LIMIT   1455u
+
+/* ---- NTSTATUS values (ntstatus.h) -------------------------------------------------------- */
+#define VAS_STATUS_SUCCESS                 0x00000000u
+#define VAS_STATUS_IMAGE_NOT_AT_BASE       0x40000003u
+#define VAS_STATUS_GUARD_PAGE_VIOLATION    0x80000001u
+#define VAS_STATUS_PARTIAL_COPY            0x8000000Du
+#define VAS_STATUS_INFO_LENGTH_MISMATCH    0xC0000004u
+#define VAS_STATUS_ACCESS_VIOLATION        0xC0000005u
+#define VAS_STATUS_IN_PAGE_ERROR           0xC0000006u
+#define VAS_STATUS_INVALID_HANDLE          0xC0000008u
+#define VAS_STATUS_INVALID_PARAMETER       0xC000000Du
+#define VAS_STATUS_NO_MEMORY               0xC0000017u
+#define VAS_STATUS_CONFLICTING_ADDRESSES   0xC0000018u
+#define VAS_STATUS_NOT_MAPPED_VIEW         0xC0000019u
+#define VAS_STATUS_UNABLE_TO_FREE_VM       0xC000001Au
+#define VAS_STATUS_INVALID_VIEW_SIZE       0xC000001Fu
+#define VAS_STATUS_INVALID_FILE_FOR_SECTION 0xC0000020u
+#define VAS_STATUS_ALREADY_COMMITTED       0xC0000021u
+#define VAS_STATUS_ACCESS_DENIED           0xC0000022u
+#define VAS_STATUS_UNABLE_TO_DECOMMIT_VM   0xC000002Cu
+#define VAS_STATUS_NOT_COMMITTED           0xC000002Du
+#define VAS_STATUS_SECTION_TOO_BIG         0xC0000040u
+#define VAS_STATUS_INVALID_PAGE_PROTECTION 0xC0000045u
+#define VAS_STATUS_SECTION_NOT_IMAGE       0xC0000049u
+#define VAS_STATUS_FREE_VM_NOT_AT_BASE     0xC000009Fu
+#define VAS_STATUS_MEMORY_NOT_ALLOCATED    0xC00000A0u
+#define VAS_STATUS_NOT_SUPPORTED           0xC00000BBu
+#define VAS_STATUS_INVALID_PARAMETER_1     0xC00000EFu
+#define VAS_STATUS_INVALID_PARAMETER_2     0xC00000F0u
+#define VAS_STATUS_INVALID_PARAMETER_3     0xC00000F1u
+#define VAS_STATUS_INVALID_PARAMETER_4     0xC00000F2u
+#define VAS_STATUS_INVALID_PARAMETER_5     0xC00000F3u
+#define VAS_STATUS_INVALID_PARAMETER_6     0xC00000F4u
+#define VAS_STATUS_STACK_OVERFLOW          0xC00000FDu
+#define VAS_STATUS_MAPPED_FILE_SIZE_ZERO   0xC000011Eu
+#define VAS_STATUS_COMMITMENT_LIMIT        0xC000012Du
+#define VAS_STATUS_INVALID_IMAGE_NOT_MZ    0xC000012Fu
+#define VAS_STATUS_INVALID_ADDRESS         0xC0000141u
+#define VAS_STATUS_MAPPED_ALIGNMENT        0xC0000220u
+
+/* ---- Machines and processes -------------------------------------------------------------- */
+typedef struct vas_machine vas_machine;
+typedef struct vas_process vas_process;
+
+#define VAS_NO_PAGEFILE UINT64_MAX
+
+typedef struct vas_machine_config {   /* a zeroed struct means the defaults */
+    const char *layout;           /* NULL or "x64" (Windows 8.1 and later, the default), "x64-win7",
+                                     "x86", "ia64", "win9x" */
+    uint32_t increase_user_va_mb; /* x86 only, like bcdedit /set IncreaseUserVa: 2048..3072; 0 = 2048 */
+    uint64_t ram_bytes;           /* simulated physical memory; 0 = 256 MiB */
+    uint64_t pagefile_bytes;      /* 0 = 512 MiB; VAS_NO_PAGEFILE for none */
+    const char *pagefile_path;    /* NULL = a temporary file, removed with the machine */
+} vas_machine_config;
+
+typedef struct vas_process_config {   /* a zeroed struct means the defaults */
+    const char *name;             /* e.g. "notepad.exe"; NULL = "process.exe" */
+    int bits;                     /* 0 = the machine's native width; 32 on an x64 machine = WOW64 */
+    int large_address_aware;      /* 0 = the default (yes for 64-bit, no for 32-bit), 1 = yes, -1 = no */
+} vas_process_config;
+
+/* NULL on failure, with vas_last_error() set (an unknown layout, an out-of-range value). */
+vas_machine *vas_machine_create(const vas_machine_config *config);   /* NULL: defaults */
+void         vas_machine_destroy(vas_machine *machine);              /* also destroys its processes */
+vas_process *vas_process_create(vas_machine *machine, const vas_process_config *config); /* NULL: defaults */
+void         vas_process_destroy(vas_process *process);
+
+/* Per host thread, like GetLastError / SetLastError: the ERROR_* of the last failed call. */
+uint32_t vas_last_error(void);
+void     vas_set_last_error(uint32_t error);
+
+/* ---- The Win32 region API (memoryapi.h) -------------------------------------------------- */
+uint64_t vas_virtual_alloc(vas_process *process, uint64_t address, uint64_t size,
+                           uint32_t allocation_type, uint32_t protect);       /* 0 on failure */
+int      vas_virtual_free(vas_process *process, uint64_t address, uint64_t size,
+                          uint32_t free_type);                                /* 0 on failure */
+int      vas_virtual_protect(vas_process *process, uint64_t address, uint64_t size,
+                             uint32_t new_protect, uint32_t *old_protect);    /* 0 on failure */
+
+typedef struct vas_memory_basic_information {
+    uint64_t base_address;
+    uint64_t allocation_base;
+    uint32_t allocation_protect;
+    uint64_t region_size;
+    uint32_t state;        /* VAS_MEM_COMMIT, VAS_MEM_RESERVE, VAS_MEM_FREE */
+    uint32_t protect;
+    uint32_t type;         /* VAS_MEM_PRIVATE, VAS_MEM_MAPPED, VAS_MEM_IMAGE, or 0 when free */
+} vas_memory_basic_information;
+
+/* Returns the bytes written (sizeof(vas_memory_basic_information)), 0 on failure. */
+size_t   vas_virtual_query(vas_process *process, uint64_t address,
+                           vas_memory_basic_information *info, size_t info_size);
+
+/* VirtualAlloc2's MEM_ADDRESS_REQUIREMENTS: where a reservation may be placed.
+   lowest_starting_address: 64 KB aligned, 0 = no bound; highest_ending_address: a multiple of
+   64 KB minus 1, 0 = no bound; alignment: 0 or a power of two of at least 64 KB. */
+typedef struct vas_address_requirements {
+    uint64_t lowest_starting_address;
+    uint64_t highest_ending_address;
+    uint64_t alignment;
+} vas_address_requirements;
+/* VirtualAlloc2 with one MemExtendedParameterAddressRequirements (requirements may be NULL). */
+uint64_t vas_virtual_alloc2(vas_process *process, uint64_t address, uint64_t size,
+                            uint32_t allocation_type, uint32_t protect,
+                            const vas_address_requirements *requirements); /* 0 on failure */
+
+/* ---- The native API (ntdll), NTSTATUS results ---------------------------------------------
+ * *base and *size are rounded and written back as Windows does; on failure they are unchanged. */
+uint32_t vas_nt_allocate_virtual_memory(vas_process *process, uint64_t *base, uint64_t zero_bits,
+                                        uint64_t *size, uint32_t allocation_type, uint32_t protect);
+uint32_t vas_nt_allocate_virtual_memory_ex(vas_process *process, uint64_t *base, uint64_t *size,
+                                           uint32_t allocation_type, uint32_t protect,
+                                           const vas_address_requirements *requirements);
+/* NT-level release may take a nonzero size: it then releases just those pages, splitting the
+   allocation (Win32 VirtualFree refuses that). */
+uint32_t vas_nt_free_virtual_memory(vas_process *process, uint64_t *base, uint64_t *size,
+                                    uint32_t free_type);
+uint32_t vas_nt_protect_virtual_memory(vas_process *process, uint64_t *base, uint64_t *size,
+                                       uint32_t new_protect, uint32_t *old_protect);
+/* MemoryBasicInformation; *return_length (may be NULL) receives the bytes written. */
+uint32_t vas_nt_query_virtual_memory(vas_process *process, uint64_t address,
+                                     vas_memory_basic_information *info, size_t info_size,
+                                     size_t *return_length);
+
+/* MemoryRegionInformation: the whole allocation that holds address. */
+typedef struct vas_memory_region_information {
+    uint64_t allocation_base;
+    uint32_t allocation_protect;
+    uint32_t region_type;   /* VAS_MEM_PRIVATE, VAS_MEM_MAPPED or VAS_MEM_IMAGE */
+    uint64_t region_size;   /* of the allocation */
+    uint64_t commit_size;   /* its committed bytes */
+} vas_memory_region_information;
+uint32_t vas_nt_query_region_information(vas_process *process, uint64_t address,
+                                         vas_memory_region_information *info);
+
+/* RtlNtStatusToDosError for the codes vas produces; unknown codes give ERROR_MR_MID_NOT_FOUND (317). */
+uint32_t vas_nt_status_to_dos_error(uint32_t status);
+
+/* ---- System information and layout ------------------------------------------------------- */
+typedef struct vas_system_info {
+    uint32_t page_size;
+    uint32_t allocation_granularity;
+    uint64_t minimum_application_address;
+    uint64_t maximum_application_address;
+} vas_system_info;
+void vas_get_system_info(vas_process *process, vas_system_info *info);
+
+/* The partitions of a process's address space, lowest first (Windows via C/C++, table 13-1). */
+typedef enum vas_partition_kind {
+    VAS_PARTITION_NULL = 0,        /* NULL-pointer assignment: always inaccessible */
+    VAS_PARTITION_DOS,             /* Windows 95/98: MS-DOS / 16-bit Windows compatibility */
+    VAS_PARTITION_USER,            /* user mode: where allocations go */
+    VAS_PARTITION_OFF_LIMITS,      /* the 64 KB just below the kernel boundary */
+    VAS_PARTITION_UNUSABLE,        /* addressable but not given to this process (e.g. above 2 GB
+                                      for a process that is not large-address-aware) */
+    VAS_PARTITION_SHARED,          /* Windows 95/98: memory-mapped files shared by all processes */
+    VAS_PARTITION_NONCANONICAL,    /* x64: addresses the CPU refuses */
+    VAS_PARTITION_KERNEL           /* kernel mode: system space */
+} vas_partition_kind;
+
+typedef struct vas_partition {
+    vas_partition_kind kind;
+    const char *name;              /* "NULL-pointer assignment", "User mode", ... */
+    uint64_t first;                /* first address */
+    uint64_t last;                 /* last address (inclusive: the top partition ends at 2^64-1) */
+} vas_partition;
+/* Fills up to max entries; returns how many partitions there are. */
+size_t vas_get_partitions(vas_process *process, vas_partition *out, size_t max);
+
+/* Machine-wide facts. */
+typedef struct vas_machine_info {
+    const char *layout;              /* the canonical layout name */
+    const char *description;         /* e.g. "x64, Windows 8.1 and later (128 TB user space)" */
+    uint32_t page_size;
+    uint32_t allocation_granularity;
+    int native_bits;                 /* 32 or 64 */
+    uint64_t system_range_start;     /* first kernel address for native processes */
+    uint64_t ram_bytes;
+    uint64_t pagefile_bytes;         /* 0 with no paging file */
+} vas_machine_info;
+void vas_get_machine_info(vas_machine *machine, vas_machine_info *info);
+
+/* ---- Counters ------------------------------------------------------------------------------ */
+typedef struct vas_process_counters {
+    uint64_t virtual_size;           /* bytes in allocations (reserved or committed) */
+    uint64_t peak_virtual_size;
+    uint64_t commit_charge;          /* bytes of commit charged to the process (private bytes) */
+    uint64_t peak_commit_charge;
+    uint64_t allocation_count;       /* allocations (VADs) live */
+} vas_process_counters;
+int vas_process_get_counters(vas_process *process, vas_process_counters *counters); /* 0 on failure */
+
+/* The GlobalMemoryStatusEx view of the commit charge. */
+typedef struct vas_memory_status {
+    uint64_t total_phys;             /* RAM */
+    uint64_t commit_limit;           /* RAM + paging files (ullTotalPageFile) */
+    uint64_t commit_total;           /* commit charged now */
+    uint64_t commit_peak;
+    uint64_t avail_commit;           /* limit - total (ullAvailPageFile) */
+    uint32_t process_count;
+} vas_memory_status;
+void vas_get_memory_status(vas_machine *machine, vas_memory_status *status);
+
+/* Process identity. */
+const char *vas_process_name(vas_process *process);
+uint32_t    vas_process_id(vas_process *process);
+int         vas_process_bits(vas_process *process);      /* 32 or 64 */
+
+/* ---- Diagnostics ------------------------------------------------------------------------- */
+/* Runs the invariant checker over the whole machine now; 0 when every invariant holds. Debug
+   builds run it after every call that changes state and abort with a report if it fails. */
+int vas_check(vas_machine *machine);
+
+/* Names for printing: "ERROR_INVALID_ADDRESS", "STATUS_NO_MEMORY", "MEM_COMMIT", and protections
+   as "PAGE_READWRITE|PAGE_GUARD". Unknown values print in hex. The buffer forms return buffer. */
+const char *vas_error_name(uint32_t error);
+const char *vas_status_name(uint32_t status);
+const char *vas_state_name(uint32_t state);
+const char *vas_type_name(uint32_t type);
+char       *vas_protect_name(uint32_t protect, char *buffer, size_t size);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* VAS_H */
