@@ -1,0 +1,44 @@
+# The README's quick start:
+#   make tour    build (release) and run `vas tour`
+#   make test    build and run every test twice: a debug build with AddressSanitizer,
+#                UndefinedBehaviorSanitizer and the invariant checker, then an optimised release build
+# Also: make bench (benchmarks, see docs/performance.md), make install PREFIX=..., make clean.
+JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
+PREFIX ?= /usr/local
+CMAKE  ?= cmake
+
+.PHONY: all tour test test-debug test-release bench install clean
+
+all: build/release/vas
+
+build/release/Makefile:
+	$(CMAKE) -S . -B build/release -DCMAKE_BUILD_TYPE=Release
+
+build/debug/Makefile:
+	$(CMAKE) -S . -B build/debug -DCMAKE_BUILD_TYPE=Debug -DVAS_DEBUG=ON -DVAS_SANITIZE=ON
+
+build/release/vas: build/release/Makefile FORCE
+	$(CMAKE) --build build/release -j $(JOBS)
+
+tour: build/release/vas
+	./build/release/vas tour
+
+test: test-debug test-release
+
+test-debug: build/debug/Makefile
+	$(CMAKE) --build build/debug -j $(JOBS)
+	cd build/debug && ctest --output-on-failure -j $(JOBS)
+
+test-release: build/release/vas
+	cd build/release && ctest --output-on-failure -j $(JOBS)
+
+bench: build/release/vas
+	./build/release/bench/bench_region
+
+install: build/release/vas
+	$(CMAKE) --install build/release --prefix $(PREFIX)
+
+clean:
+	rm -rf build
+
+FORCE:
