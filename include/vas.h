@@ -145,7 +145,13 @@ typedef struct vas_process_config {   /* a zeroed struct means the defaults */
     const char *name;             /* e.g. "notepad.exe"; NULL = "process.exe" */
     int bits;                     /* 0 = the machine's native width; 32 on an x64 machine = WOW64 */
     int large_address_aware;      /* 0 = the default (yes for 64-bit, no for 32-bit), 1 = yes, -1 = no */
+    int dep;                      /* data execution prevention: 0 = the default (on), 1 = on and
+                                     permanent, -1 = off (32-bit processes only, as on Windows) */
+    uint32_t tlb_entries;         /* software TLB size, a power of two up to 2^20; 0 = 1024;
+                                     VAS_TLB_DISABLED runs every access through the page tables */
 } vas_process_config;
+
+#define VAS_TLB_DISABLED UINT32_MAX
 
 /* NULL on failure, with vas_last_error() set (an unknown layout, an out-of-range value). */
 vas_machine *vas_machine_create(const vas_machine_config *config);   /* NULL: defaults */
@@ -224,6 +230,97 @@ uint32_t vas_nt_query_region_information(vas_process *process, uint64_t address,
 /* RtlNtStatusToDosError for the codes vas produces; unknown codes give ERROR_MR_MID_NOT_FOUND (317). */
 uint32_t vas_nt_status_to_dos_error(uint32_t status);
 
+/* ---- Memory access, as a CPU makes it ----------------------------------------------------- */
+
+#define VAS_EXCEPTION_READ_FAULT    0u  /* ExceptionInformation[0] values */
+#define VAS_EXCEPTION_WRITE_FAULT   1u
+#define VAS_EXCEPTION_EXECUTE_FAULT 8u
+
+typedef struct vas_exception {
+    uint32_t code;      /* NTSTATUS: VAS_STATUS_ACCESS_VIOLATION 0xC0000005, VAS_STATUS_GUARD_PAGE_VIOLATION 0x80000001,
+                           VAS_STATUS_IN_PAGE_ERROR 0xC0000006, VAS_STATUS_STACK_OVERFLOW 0xC00000FD */
+    uint32_t access;    /* ExceptionInformation[0]: 0 read, 1 write, 8 execute */
+    uint64_t address;   /* ExceptionInformation[1]: the exact faulting virtual address */
+} vas_exception;
+
+/* User-mode accesses. Return 0 (STATUS_SUCCESS) or the exception code, also stored in *exception
+   (which may be NULL). Every page the access touches is checked before any byte moves, so a
+   faulting write changes nothing and a faulting read fills nothing. A NULL buffer with a nonzero
+   size gives STATUS_INVALID_PARAMETER (no exception is raised in the guest).
+   Thread rule: accesses to one process, and the calls that change its mappings, must not run
+   at the same time on different host threads (the process is one CPU); different processes
+   may be used from different threads freely. */
+uint32_t vas_read(vas_process *process, uint64_t address, void *buffer, size_t size, vas_exception *exception);
+uint32_t vas_write(vas_process *process, uint64_t address, const void *buffer, size_t size, vas_exception *exception);
+uint32_t vas_execute(vas_process *process, uint64_t address, void *buffer, size_t size, vas_exception *exception);
+
+/* Kernel-mode accesses made while `current` is the current process (NULL: no user space): they
+   may touch current's user pages (page protections still apply) and system space. */
+uint32_t vas_kernel_read(vas_machine *machine, vas_process *current, uint64_t address, void *buffer,
+                         size_t size, vas_exception *exception);
+uint32_t vas_kernel_write(vas_machine *machine, vas_process *current, uint64_t address, const void *buffer,
+                          size_t size, vas_exception *exception);
+
+/* Translation for emulators: the host pointer behind one guest page, for one kind of access
+   (VAS_EXCEPTION_READ_FAULT, _WRITE_FAULT or _EXECUTE_FAULT), faulting the page in as that access
+   would. The pointer stays valid, for that kind of access and for the bytes of that page only,
+   while vas_mapping_generation(process) still returns `generation`: the generation moves on
+   whenever any translation of the process is changed or removed (protect, decommit, release,
+   guard-page consumption, and from the paging issue on, page-out). */
+typedef struct vas_translation {
+    uint8_t *host;              /* the byte at the address */
+    uint64_t physical_address;  /* the same byte in simulated RAM */
+    uint32_t protect;           /* the page's PAGE_* protection */
+    uint32_t page_size;
+    uint64_t page_base;         /* the virtual address of the page */
+    uint64_t generation;
+} vas_translation;
+uint32_t vas_translate(vas_process *process, uint64_t address, uint32_t access, vas_translation *translation,
+                       vas_exception *exception);
+uint64_t vas_mapping_generation(vas_process *process);
+void     vas_tlb_flush(vas_process *process);
+
+/* SetProcessDEPPolicy for 32-bit processes: 0 turns DEP off, VAS_PROCESS_DEP_ENABLE turns it on for
+   good. 64-bit processes always run with DEP (ERROR_NOT_SUPPORTED); once permanent, changes fail
+   with ERROR_ACCESS_DENIED. */
+#define VAS_PROCESS_DEP_ENABLE                      0x1u
+#define VAS_PROCESS_DEP_DISABLE_ATL_THUNK_EMULATION 0x2u
+int vas_set_process_dep_policy(vas_process *process, uint32_t flags);               /* 0 on failure */
+int vas_get_process_dep_policy(vas_process *process, uint32_t *flags, int *permanent); /* 0 on failure */
+
+/* ---- Physical memory, for teaching --------------------------------------------------------- */
+
+/* The physical address behind a virtual one, if its page is resident: STATUS_SUCCESS, else
+   STATUS_INVALID_ADDRESS (not touched yet, or not committed). Faults nothing in. */
+uint32_t vas_virtual_to_physical(vas_process *process, uint64_t address, uint64_t *physical_address);
+
+typedef struct vas_page_walk_level {
+    const char *name;           /* "PML4E", "PDPTE", "PDE", "PTE" (x64); "PDE", "PTE" (x86) ... */
+    uint32_t index;             /* the entry's index in its table */
+    uint64_t table_physical;    /* the table's physical address */
+    uint64_t entry;             /* the entry's raw value */
+    char meaning[96];           /* e.g. "valid, frame 0x1a3, writable, no-execute, dirty" */
+} vas_page_walk_level;
+
+typedef struct vas_page_walk {
+    uint32_t levels;            /* entries walked (the walk stops at the first invalid one) */
+    uint32_t table_levels;      /* levels of this format */
+    vas_page_walk_level level[4];
+    int resident;               /* 1 when the walk reached a valid or transition PTE */
+    uint64_t physical_address;  /* the byte's physical address, when resident */
+} vas_page_walk;
+/* The page-table walk of an address, level by level. Faults nothing in. */
+uint32_t vas_page_table_walk(vas_process *process, uint64_t address, vas_page_walk *walk);
+
+/* Frames by list: the PFN database's view. */
+typedef struct vas_physical_status {
+    uint32_t page_size;
+    uint64_t frame_count;       /* RAM in frames (frame 0 is never used: it means "none") */
+    uint64_t zeroed, free, standby, modified, active;
+    uint64_t page_table_frames; /* active frames holding page tables */
+} vas_physical_status;
+void vas_get_physical_status(vas_machine *machine, vas_physical_status *status);
+
 /* ---- System information and layout ------------------------------------------------------- */
 typedef struct vas_system_info {
     uint32_t page_size;
@@ -275,6 +372,13 @@ typedef struct vas_process_counters {
     uint64_t commit_charge;          /* bytes of commit charged to the process (private bytes) */
     uint64_t peak_commit_charge;
     uint64_t allocation_count;       /* allocations (VADs) live */
+    uint64_t working_set_size;       /* bytes of resident pages */
+    uint64_t peak_working_set_size;
+    uint64_t page_fault_count;       /* every fault: demand-zero, guard and access violations */
+    uint64_t demand_zero_faults;
+    uint64_t guard_page_faults;
+    uint64_t access_violations;
+    uint64_t page_table_pages;       /* table pages, the root included (VMMap's "Page Table") */
 } vas_process_counters;
 int vas_process_get_counters(vas_process *process, vas_process_counters *counters); /* 0 on failure */
 

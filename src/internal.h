@@ -110,10 +110,101 @@ VAS_INTERNAL void vad_split(vad *v, uint64_t page_shift, uint64_t at, vad *tail)
 /* 0 when the tree and every allocation's runs hold their invariants; prints what failed. */
 VAS_INTERNAL int vad_check_tree(const vad_tree *t, uint64_t page_shift, uint64_t low, uint64_t high);
 
+/* ---- physical.c: frames and the PFN database -------------------------------------------- */
+
+typedef enum frame_list {
+    FRAME_ZEROED, FRAME_FREE, FRAME_STANDBY, FRAME_MODIFIED, FRAME_ACTIVE, FRAME_LIST_COUNT
+} frame_list;
+
+typedef struct pfn_entry {
+    uint64_t next;                    /* the next frame on the same list, 0 at the end */
+    uint64_t pte_address;             /* physical address of the PTE mapping the frame, 0 if none */
+    uint64_t original_pte;            /* what that PTE becomes when the frame leaves memory */
+    uint32_t share_count;             /* valid PTEs mapping it; for a table page, entries in use */
+    uint8_t list;                     /* frame_list */
+    uint8_t is_page_table;
+} pfn_entry;
+
+typedef struct physical_memory {
+    uint8_t *frames;                  /* frame_count pages of host memory */
+    pfn_entry *pfn;
+    uint64_t frame_count;
+    uint32_t page_size, page_shift;
+    uint64_t list_head[FRAME_LIST_COUNT];
+    uint64_t list_count[FRAME_LIST_COUNT];
+} physical_memory;
+
+VAS_INTERNAL uint32_t physical_init(physical_memory *pm, uint64_t ram_bytes, uint32_t page_size,
+                                    uint32_t page_shift);
+VAS_INTERNAL void physical_destroy(physical_memory *pm);
+/* A zero-filled frame, now active; 0 when none is left. */
+VAS_INTERNAL uint64_t physical_take_zeroed(physical_memory *pm);
+VAS_INTERNAL void physical_release(physical_memory *pm, uint64_t pfn);
+VAS_INTERNAL uint64_t physical_available(const physical_memory *pm);
+VAS_INTERNAL int physical_check(const physical_memory *pm, bool full);
+static inline uint8_t *physical_bytes(const physical_memory *pm, uint64_t pfn)
+{
+    return pm->frames + (pfn << pm->page_shift);
+}
+
+/* ---- pagetable.c: page tables in the hardware format ------------------------------------ */
+
+typedef enum pagetable_kind { PT_X64, PT_X86, PT_IA64 } pagetable_kind;
+
+typedef struct pagetable_format {
+    int levels;
+    int bits_per_level;
+    uint32_t entry_size;              /* bytes: 8, or 4 for x86 */
+    int nx_bit;                       /* 63, or software bit 9 in x86's 32-bit entries */
+    const char *level_names[4];       /* top level first */
+} pagetable_format;
+
+#define PTE_VALID         (1ull << 0)
+#define PTE_WRITE         (1ull << 1)
+#define PTE_OWNER         (1ull << 2)
+#define PTE_CACHE_DISABLE (1ull << 4)
+#define PTE_ACCESSED      (1ull << 5)
+#define PTE_DIRTY         (1ull << 6)
+#define PTE_PROTOTYPE     (1ull << 10) /* invalid PTEs only */
+#define PTE_TRANSITION    (1ull << 11) /* invalid PTEs only */
+
+VAS_INTERNAL const pagetable_format *pagetable_format_of(pagetable_kind kind);
+VAS_INTERNAL uint32_t pagetable_create(vas_process *p);   /* the root table */
+VAS_INTERNAL void pagetable_destroy(vas_process *p);      /* every frame and table */
+/* The leaf table covering va (building missing levels when create); 0 when absent or when no
+   frame is left for a table. */
+VAS_INTERNAL uint64_t pagetable_leaf(vas_process *p, uint64_t va, bool create);
+VAS_INTERNAL uint32_t pagetable_index(const vas_process *p, uint64_t va, int level);
+VAS_INTERNAL uint64_t pagetable_read(const vas_process *p, uint64_t table, uint32_t index);
+VAS_INTERNAL void pagetable_set(vas_process *p, uint64_t leaf, uint64_t va, uint64_t pte);
+VAS_INTERNAL uint64_t pte_frame(const vas_process *p, uint64_t pte);
+/* The PTE that maps frame with protect: valid, or transition for no-access and guard pages. */
+VAS_INTERNAL uint64_t pte_make(const vas_process *p, uint64_t frame, uint32_t protect, bool dirty);
+/* Frees every frame mapped in [start, end), and the tables left empty. */
+VAS_INTERNAL void pagetable_unmap(vas_process *p, uint64_t start, uint64_t end);
+/* Rewrites the PTEs of the frames mapped in [start, end) for a new protection. */
+VAS_INTERNAL void pagetable_protect(vas_process *p, uint64_t start, uint64_t end, uint32_t protect);
+VAS_INTERNAL int pagetable_check(const vas_process *p);
+
+/* ---- access.c: faults, reads, writes, execution, the TLB -------------------------------- */
+
+#define TLB_EMPTY UINT64_MAX
+
+typedef struct tlb_entry {
+    uint64_t read_tag, write_tag, execute_tag; /* the virtual page number, or TLB_EMPTY */
+    uint8_t *host;                             /* the page's bytes */
+} tlb_entry;
+
+VAS_INTERNAL uint32_t tlb_create(vas_process *p, uint32_t entries);
+VAS_INTERNAL void tlb_destroy(vas_process *p);
+/* Forgets every translation of [start, end) and moves the mapping generation on. */
+VAS_INTERNAL void tlb_invalidate(vas_process *p, uint64_t start, uint64_t end);
+
 /* ---- layout.c: address-space layouts and partitions ------------------------------------ */
 
 typedef struct layout {
     const char *name;                 /* "x64", "x64-win7", "x86", "ia64", "win9x" */
+    pagetable_kind page_tables;       /* of every process, WOW64 ones included */
     const char *description;
     uint32_t page_size;
     int native_bits;
@@ -158,6 +249,8 @@ struct vas_machine {
     uint32_t process_count;
     struct vas_process *processes;    /* live, newest first */
     struct vas_process *dead;         /* destroyed handles, so misuse is detected, not UB */
+    physical_memory physical;
+    uint64_t checks;                  /* debug builds: changing calls checked so far */
 };
 
 struct vas_process {
@@ -174,6 +267,17 @@ struct vas_process {
     vad_tree vads;
     uint64_t virtual_size, peak_virtual_size;   /* bytes */
     uint64_t commit_charge, peak_commit_charge; /* bytes */
+    /* Page tables, translation and faults (pagetable.c, access.c) */
+    const pagetable_format *pt;
+    uint64_t table_root;              /* frame of the top-level table */
+    uint64_t page_table_pages;
+    uint64_t working_set_pages, peak_working_set_pages;
+    uint64_t fault_count, demand_zero_faults, guard_page_faults, access_violations;
+    bool dep_enabled, dep_permanent;
+    uint64_t generation;              /* moves on whenever a translation is changed or removed */
+    tlb_entry *tlb;                   /* tlb_mask + 1 entries, direct mapped by page number */
+    uint64_t tlb_mask;
+    bool tlb_enabled;
 };
 
 /* Takes the machine lock after checking the handle; returns STATUS_INVALID_HANDLE on a bad or
@@ -183,7 +287,11 @@ VAS_INTERNAL void process_leave(vas_process *p, bool changed);
 /* Commit charge, in bytes: charge fails with STATUS_COMMITMENT_LIMIT and charges nothing. */
 VAS_INTERNAL uint32_t commit_charge(vas_process *p, uint64_t bytes);
 VAS_INTERNAL void commit_release(vas_process *p, uint64_t bytes);
-VAS_INTERNAL int machine_check_locked(vas_machine *m);
+/* The invariant checker. A full check also walks the frame lists and every page table; debug
+   builds run a full one after every FULL_CHECK_INTERVAL-th changing call and the cheap one after
+   the others, so that debug runs of long workloads stay quick. */
+#define FULL_CHECK_INTERVAL 64
+VAS_INTERNAL int machine_check_locked(vas_machine *m, bool full);
 
 /* ---- region.c: reserve, commit, decommit, release, protect, query ---------------------- */
 

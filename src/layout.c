@@ -21,15 +21,15 @@
 #include <string.h>
 
 static const layout layouts[] = {
-    {"x64", "x64, Windows 8.1 and later (128 TB user space)", 0x1000, 64, false,
+    {"x64", PT_X64, "x64, Windows 8.1 and later (128 TB user space)", 0x1000, 64, false,
      0x00007FFFFFFEFFFFull, 0xFFFF800000000000ull},
-    {"x64-win7", "x64, Windows Vista to Windows 8 (8 TB user space)", 0x1000, 64, false,
+    {"x64-win7", PT_X64, "x64, Windows Vista to Windows 8 (8 TB user space)", 0x1000, 64, false,
      0x000007FFFFFEFFFFull, 0xFFFF080000000000ull},
-    {"x86", "x86 (32-bit), 2 GB user space, 3 GB with IncreaseUserVa and /LARGEADDRESSAWARE",
+    {"x86", PT_X86, "x86 (32-bit), 2 GB user space, 3 GB with IncreaseUserVa and /LARGEADDRESSAWARE",
      0x1000, 32, false, 0x7FFEFFFFull, 0x80000000ull},
-    {"ia64", "IA-64 (Itanium), 8 KB pages, 7 TB user space", 0x2000, 64, false,
+    {"ia64", PT_IA64, "IA-64 (Itanium), 8 KB pages, 7 TB user space", 0x2000, 64, false,
      0x000006FBFFFEFFFFull, 0x000006FC00000000ull},
-    {"win9x", "Windows 95/98 (32-bit, shared area from 2 GB to 3 GB)", 0x1000, 32, true,
+    {"win9x", PT_X86, "Windows 95/98 (32-bit, shared area from 2 GB to 3 GB)", 0x1000, 32, true,
      0x7FFFFFFFull, 0xC0000000ull},
 };
 

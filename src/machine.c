@@ -13,6 +13,8 @@
  *      the sum of its allocations' sizes; the peaks are at least the current values.
  *   3. Every process's allocation tree holds the invariants of vad.c, inside its user partition.
  *   4. process_count is the length of the live list; every live process has PROCESS_MAGIC.
+ *   5. Frames are conserved: the active frames are exactly the processes' resident pages and
+ *      page-table pages (and physical.c's and pagetable.c's own invariants hold).
  */
 #include "internal.h"
 
@@ -28,6 +30,14 @@ const char *vas_version(void) { return VAS_VERSION_STRING; }
 
 #define DEFAULT_RAM      (256ull << 20)
 #define DEFAULT_PAGEFILE (512ull << 20)
+
+static uint32_t page_shift_of(uint32_t page_size)
+{
+    uint32_t shift = 0;
+    while ((1u << shift) < page_size)
+        shift++;
+    return shift;
+}
 
 vas_machine *vas_machine_create(const vas_machine_config *config)
 {
@@ -66,13 +76,21 @@ vas_machine *vas_machine_create(const vas_machine_config *config)
     m->pagefile_bytes = pagefile;
     m->commit_limit = ram + pagefile;
     m->next_process_id = 4; /* Windows process ids are multiples of 4 */
+    if (physical_init(&m->physical, ram, l->page_size, page_shift_of(l->page_size))) {
+        pthread_mutex_destroy(&m->lock);
+        free(m);
+        vas_set_last_error(VAS_ERROR_NOT_ENOUGH_MEMORY);
+        return NULL;
+    }
     return m;
 }
 
-static void process_free(vas_process *p)
+/* Frees everything a process holds but its header. The machine lock is held. */
+static void process_teardown(vas_process *p)
 {
-    vad_destroy_all(&p->vads);
-    free(p);
+    region_release_all(p);
+    pagetable_destroy(p);
+    tlb_destroy(p);
 }
 
 void vas_machine_destroy(vas_machine *m)
@@ -81,23 +99,17 @@ void vas_machine_destroy(vas_machine *m)
         return;
     for (vas_process *p = m->processes, *next; p; p = next) {
         next = p->next;
-        process_free(p);
+        process_teardown(p);
+        free(p);
     }
     for (vas_process *p = m->dead, *next; p; p = next) {
         next = p->next;
         free(p);
     }
     m->magic = 0;
+    physical_destroy(&m->physical);
     pthread_mutex_destroy(&m->lock);
     free(m);
-}
-
-static uint32_t page_shift_of(uint32_t page_size)
-{
-    uint32_t shift = 0;
-    while ((1u << shift) < page_size)
-        shift++;
-    return shift;
 }
 
 vas_process *vas_process_create(vas_machine *m, const vas_process_config *config)
@@ -131,12 +143,23 @@ vas_process *vas_process_create(vas_machine *m, const vas_process_config *config
     p->page_shift = page_shift_of(l->page_size);
     p->shape = shape;
     snprintf(p->name, sizeof p->name, "%s", config->name ? config->name : "process.exe");
+    p->pt = pagetable_format_of(l->page_tables);
+    /* DEP: always on for 64-bit processes; a 32-bit process may run without it. */
+    if (config->dep < 0 && bits == 64) {
+        free(p);
+        vas_set_last_error(VAS_ERROR_NOT_SUPPORTED);
+        return NULL;
+    }
+    p->dep_enabled = config->dep >= 0 && !l->win9x; /* Windows 95/98 predate NX */
+    p->dep_permanent = bits == 64 || config->dep > 0;
 
     pthread_mutex_lock(&m->lock);
-    status = region_create_initial(p);
+    if (!(status = tlb_create(p, config->tlb_entries)) && !(status = pagetable_create(p)))
+        status = region_create_initial(p);
     if (status) {
+        process_teardown(p);
         pthread_mutex_unlock(&m->lock);
-        process_free(p);
+        free(p);
         vas_set_last_error(vas_nt_status_to_dos_error(status));
         return NULL;
     }
@@ -155,7 +178,7 @@ void vas_process_destroy(vas_process *p)
         return;
     vas_machine *m = p->machine;
     pthread_mutex_lock(&m->lock);
-    region_release_all(p);
+    process_teardown(p);
     for (vas_process **link = &m->processes; *link; link = &(*link)->next) {
         if (*link == p) {
             *link = p->next;
@@ -167,7 +190,7 @@ void vas_process_destroy(vas_process *p)
     p->next = m->dead;
     m->dead = p;
 #ifdef VAS_DEBUG
-    if (machine_check_locked(m))
+    if (machine_check_locked(m, true))
         abort();
 #endif
     pthread_mutex_unlock(&m->lock);
@@ -184,7 +207,8 @@ uint32_t process_enter(vas_process *p)
 void process_leave(vas_process *p, bool changed)
 {
 #ifdef VAS_DEBUG
-    if (changed && machine_check_locked(p->machine)) {
+    vas_machine *m = p->machine;
+    if (changed && machine_check_locked(m, ++m->checks % FULL_CHECK_INTERVAL == 0)) {
         fprintf(stderr, "vas: the invariant checker failed after a call on process %u (%s)\n",
                 p->id, p->name);
         abort();
@@ -273,6 +297,13 @@ int vas_process_get_counters(vas_process *p, vas_process_counters *c)
     c->commit_charge = p->commit_charge;
     c->peak_commit_charge = p->peak_commit_charge;
     c->allocation_count = p->vads.count;
+    c->working_set_size = p->working_set_pages << p->page_shift;
+    c->peak_working_set_size = p->peak_working_set_pages << p->page_shift;
+    c->page_fault_count = p->fault_count;
+    c->demand_zero_faults = p->demand_zero_faults;
+    c->guard_page_faults = p->guard_page_faults;
+    c->access_violations = p->access_violations;
+    c->page_table_pages = p->page_table_pages;
     process_leave(p, false);
     return 1;
 }
@@ -323,10 +354,10 @@ static void add_vad(vad *v, void *context)
     s->bytes += v->end - v->start;
 }
 
-int machine_check_locked(vas_machine *m)
+int machine_check_locked(vas_machine *m, bool full)
 {
     int errors = 0;
-    uint64_t commit = 0;
+    uint64_t commit = 0, frames = 0;
     uint32_t count = 0;
     for (vas_process *p = m->processes; p; p = p->next, count++) {
         if (p->magic != PROCESS_MAGIC) {
@@ -345,6 +376,15 @@ int machine_check_locked(vas_machine *m)
             errors++;
         }
         commit += p->commit_charge;
+        if (full)
+            errors += pagetable_check(p);
+        frames += p->working_set_pages + p->page_table_pages;
+    }
+    errors += physical_check(&m->physical, full);
+    if (frames != m->physical.list_count[FRAME_ACTIVE]) {
+        fprintf(stderr, "vas: invariant 5 failed: %llu active frames, processes hold %llu\n",
+                (unsigned long long)m->physical.list_count[FRAME_ACTIVE], (unsigned long long)frames);
+        errors++;
     }
     if (commit != m->commit_total || m->commit_total > m->commit_limit || m->commit_peak < m->commit_total) {
         fprintf(stderr, "vas: invariant 1 failed: commit total %llu, processes %llu, limit %llu\n",
@@ -365,7 +405,7 @@ int vas_check(vas_machine *m)
     if (!m || m->magic != MACHINE_MAGIC)
         return -1;
     pthread_mutex_lock(&m->lock);
-    int errors = machine_check_locked(m);
+    int errors = machine_check_locked(m, true);
     pthread_mutex_unlock(&m->lock);
     return errors;
 }

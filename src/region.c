@@ -91,13 +91,15 @@ static uint32_t zero_bits_limit(const vas_process *p, uint64_t zero_bits, uint64
     return VAS_STATUS_SUCCESS;
 }
 
+/* The lowest address is a granule boundary; the highest (inclusive) need only end a page:
+   Windows takes 0x20000FFF and then places the 64 KB-aligned reservation below 0x20001000. */
 static uint32_t check_requirements(const vas_process *p, const vas_address_requirements *r)
 {
     uint64_t top = p->shape.highest;
     if (r->lowest_starting_address % GRANULARITY || r->lowest_starting_address > top)
         return VAS_STATUS_INVALID_PARAMETER;
     if (r->highest_ending_address &&
-        ((r->highest_ending_address + 1) % GRANULARITY || r->highest_ending_address > top))
+        ((r->highest_ending_address + 1) % p->page_size || r->highest_ending_address > top))
         return VAS_STATUS_INVALID_PARAMETER;
     if (r->highest_ending_address && r->lowest_starting_address > r->highest_ending_address)
         return VAS_STATUS_INVALID_PARAMETER;
@@ -135,6 +137,10 @@ static uint32_t commit_range(vas_process *p, uint64_t *base, uint64_t *size, uin
     if (!vad_set_pages(v, p->page_shift, first, count, protect)) {
         commit_release(p, new_pages << p->page_shift);
         return VAS_STATUS_NO_MEMORY;
+    }
+    if (new_pages != count) { /* some pages were committed already: they change protection */
+        pagetable_protect(p, start, end, protect);
+        tlb_invalidate(p, start, end);
     }
     *base = start;
     *size = end - start;
@@ -240,6 +246,8 @@ static uint32_t release_range(vas_process *p, vad *v, uint64_t start, uint64_t e
     }
     uint64_t committed = vad_count_committed(v, p->page_shift, pages_of(p, start - v->start),
                                              pages_of(p, end - start));
+    pagetable_unmap(p, start, end);
+    tlb_invalidate(p, start, end);
     vad_remove(&p->vads, v);
     p->virtual_size -= v->end - v->start;
     vad *doomed = v;
@@ -277,9 +285,8 @@ uint32_t region_free(vas_process *p, uint64_t *base, uint64_t *size, uint32_t fr
         end = v->end;
     } else {
         end = align_up(address + length, p->page_size);
-        if (end > v->end)
-            return free_type == VAS_MEM_RELEASE ? VAS_STATUS_UNABLE_TO_FREE_VM
-                                                : VAS_STATUS_UNABLE_TO_DECOMMIT_VM;
+        if (end > v->end) /* Windows answers this for a decommit too (Win32: 87, not 487) */
+            return VAS_STATUS_UNABLE_TO_FREE_VM;
     }
     if (v->flags & VAD_NO_CHANGE)
         return free_type == VAS_MEM_RELEASE ? VAS_STATUS_UNABLE_TO_FREE_VM
@@ -294,6 +301,8 @@ uint32_t region_free(vas_process *p, uint64_t *base, uint64_t *size, uint32_t fr
         uint64_t committed = vad_count_committed(v, p->page_shift, first, count);
         if (!vad_set_pages(v, p->page_shift, first, count, 0))
             return VAS_STATUS_NO_MEMORY;
+        pagetable_unmap(p, start, end);
+        tlb_invalidate(p, start, end);
         commit_release(p, committed << p->page_shift);
         *size = length == 0 ? 0 : end - start; /* current Windows reports 0 for a whole decommit */
     }
@@ -345,8 +354,10 @@ uint32_t region_protect(vas_process *p, uint64_t *base, uint64_t *size, uint32_t
             run_end = last;
         uint32_t protect = (new_protect & ~PROTECT_CACHE_MODIFIERS) | (v->runs[i].protect & PROTECT_CACHE_MODIFIERS);
         vad_set_pages(v, p->page_shift, page, run_end - page, protect);
+        pagetable_protect(p, v->start + (page << p->page_shift), v->start + (run_end << p->page_shift), protect);
         page = run_end;
     }
+    tlb_invalidate(p, start, end);
     *old_protect = old;
     *base = start;
     *size = end - start;

@@ -1,0 +1,514 @@
+/*
+ * access.c - reads, writes and instruction fetches as a CPU makes them: the software TLB, the
+ * page-fault handler, translation for emulators, and the teaching views of physical memory.
+ *
+ * Data structure. Each process has a direct-mapped software TLB: entry (page number & mask)
+ * holds one page's host address and three tags, one per kind of access, each the page number
+ * when that access may go straight to the bytes, TLB_EMPTY otherwise. The write tag is only set
+ * by a write, after the fault path has set the PTE's dirty bit, so a page written through the
+ * TLB is always dirty in its PTE, as a CPU keeps it.
+ *
+ * An access that misses the TLB takes the machine lock and goes to the fault path (resolve):
+ * walk the page tables; a valid PTE that allows the access refills the TLB; anything else asks
+ * the allocation tree: free or reserved memory, a no-access page or a protection that forbids
+ * the access raise STATUS_ACCESS_VIOLATION; a guard page loses its guard and raises
+ * STATUS_GUARD_PAGE_VIOLATION without performing the access; a committed page never touched
+ * takes a zeroed frame (a demand-zero fault). Every page of an access is resolved before any
+ * byte moves, so a faulting access has no effect on the guest's memory.
+ *
+ * Invariants:
+ *   1. A TLB entry's tags name its own slot's page, and every tag set is allowed by the PTE
+ *      now in the page tables (tlb_invalidate runs on every change that could break this).
+ *   2. A process's generation moves on whenever one of its translations changes or goes away.
+ */
+#include "internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define DEFAULT_TLB_ENTRIES 1024u
+#define MAX_TLB_ENTRIES (1u << 20)
+
+/* ---- The TLB ------------------------------------------------------------------------------ */
+
+static const tlb_entry empty_entry = {TLB_EMPTY, TLB_EMPTY, TLB_EMPTY, NULL};
+
+uint32_t tlb_create(vas_process *p, uint32_t entries)
+{
+    bool disabled = entries == VAS_TLB_DISABLED;
+    if (disabled)
+        entries = 1; /* one slot that is never filled: every access takes the slow path */
+    else if (entries == 0)
+        entries = DEFAULT_TLB_ENTRIES;
+    if (entries > MAX_TLB_ENTRIES || (entries & (entries - 1)))
+        return VAS_STATUS_INVALID_PARAMETER;
+    p->tlb = malloc(entries * sizeof *p->tlb);
+    if (!p->tlb)
+        return VAS_STATUS_NO_MEMORY;
+    p->tlb_mask = entries - 1;
+    p->tlb_enabled = !disabled;
+    for (uint32_t i = 0; i < entries; i++)
+        p->tlb[i] = empty_entry;
+    return VAS_STATUS_SUCCESS;
+}
+
+void tlb_destroy(vas_process *p)
+{
+    free(p->tlb);
+    p->tlb = NULL;
+}
+
+void tlb_invalidate(vas_process *p, uint64_t start, uint64_t end)
+{
+    p->generation++;
+    uint64_t first = start >> p->page_shift, last = (end - 1) >> p->page_shift;
+    if (last - first >= p->tlb_mask) {
+        for (uint64_t i = 0; i <= p->tlb_mask; i++)
+            p->tlb[i] = empty_entry;
+        return;
+    }
+    for (uint64_t page = first; page <= last; page++) {
+        tlb_entry *e = &p->tlb[page & p->tlb_mask];
+        if (e->read_tag == page)
+            *e = empty_entry;
+    }
+}
+
+static void tlb_fill(vas_process *p, uint64_t page, uint8_t *host, uint64_t pte, uint32_t kind)
+{
+    if (!p->tlb_enabled)
+        return;
+    tlb_entry *e = &p->tlb[page & p->tlb_mask];
+    bool same = e->read_tag == page;
+    e->host = host;
+    e->read_tag = page;
+    e->write_tag = kind == VAS_EXCEPTION_WRITE_FAULT || (same && e->write_tag == page) ? page : TLB_EMPTY;
+    bool executable = !(pte & (1ull << p->pt->nx_bit)) || !p->dep_enabled;
+    e->execute_tag = executable ? page : TLB_EMPTY;
+}
+
+/* ---- The fault path -------------------------------------------------------------------- */
+
+static uint32_t raise(vas_process *p, vas_exception *exception, uint32_t code, uint32_t kind, uint64_t address)
+{
+    /* Without DEP an instruction fetch is a read, and is reported as one (spec fact 67). */
+    if (kind == VAS_EXCEPTION_EXECUTE_FAULT && !p->dep_enabled)
+        kind = VAS_EXCEPTION_READ_FAULT;
+    *exception = (vas_exception){code, kind, address};
+    p->fault_count++;
+    if (code == VAS_STATUS_ACCESS_VIOLATION)
+        p->access_violations++;
+    return code;
+}
+
+static bool pte_allows(const vas_process *p, uint64_t pte, uint32_t kind)
+{
+    if (kind == VAS_EXCEPTION_WRITE_FAULT)
+        return pte & PTE_WRITE;
+    if (kind == VAS_EXCEPTION_EXECUTE_FAULT)
+        return !(pte & (1ull << p->pt->nx_bit)) || !p->dep_enabled;
+    return true;
+}
+
+static bool protect_allows(const vas_process *p, uint32_t protect, uint32_t kind)
+{
+    uint32_t base = protect_base(protect);
+    if (base == VAS_PAGE_NOACCESS)
+        return false;
+    if (kind == VAS_EXCEPTION_WRITE_FAULT)
+        return base & (VAS_PAGE_READWRITE | VAS_PAGE_EXECUTE_READWRITE);
+    if (kind == VAS_EXCEPTION_EXECUTE_FAULT && p->dep_enabled)
+        return base & (VAS_PAGE_EXECUTE | VAS_PAGE_EXECUTE_READ | VAS_PAGE_EXECUTE_READWRITE);
+    return true;
+}
+
+/* Makes the page holding `address` accessible for `kind` and returns its bytes, or raises the
+   exception (`address` is what the exception reports). The machine lock is held. */
+static uint8_t *resolve(vas_process *p, uint64_t address, uint32_t kind, vas_exception *exception)
+{
+    uint64_t page = align_down(address, p->page_size);
+    if (address < p->shape.lowest || address > p->shape.highest) {
+        raise(p, exception, VAS_STATUS_ACCESS_VIOLATION, kind, address);
+        return NULL;
+    }
+    physical_memory *pm = &p->machine->physical;
+    uint64_t leaf = pagetable_leaf(p, page, false);
+    uint64_t pte = leaf ? pagetable_read(p, leaf, pagetable_index(p, page, p->pt->levels - 1)) : 0;
+    if (!(pte & PTE_VALID)) {
+        vad *v = vad_find(&p->vads, page);
+        uint64_t index = v ? (page - v->start) >> p->page_shift : 0;
+        uint32_t protect = v ? v->runs[vad_run_index(v, index)].protect : 0;
+        if (protect & VAS_PAGE_GUARD) {
+            /* The guard goes with the first touch; the access itself is not performed. */
+            uint32_t unguarded = protect & ~VAS_PAGE_GUARD;
+            if (!vad_set_pages(v, p->page_shift, index, 1, unguarded)) {
+                raise(p, exception, VAS_STATUS_NO_MEMORY, kind, address);
+                return NULL;
+            }
+            if (pte & PTE_TRANSITION)
+                pagetable_set(p, leaf, page, pte_make(p, pte_frame(p, pte), unguarded, false));
+            tlb_invalidate(p, page, page + p->page_size);
+            p->guard_page_faults++;
+            raise(p, exception, VAS_STATUS_GUARD_PAGE_VIOLATION, kind, address);
+            return NULL;
+        }
+        if (!protect || !protect_allows(p, protect, kind)) {
+            raise(p, exception, VAS_STATUS_ACCESS_VIOLATION, kind, address);
+            return NULL;
+        }
+        if (pte & PTE_TRANSITION) { /* the frame stayed while the page was inaccessible */
+            pte = pte_make(p, pte_frame(p, pte), protect, false);
+        } else {
+            /* Demand zero: build the missing tables, then take a zeroed frame. Until paging
+               exists, running out of frames raises STATUS_NO_MEMORY (Windows would page). */
+            if (!(leaf = pagetable_leaf(p, page, true))) {
+                raise(p, exception, VAS_STATUS_NO_MEMORY, kind, address);
+                return NULL;
+            }
+            uint64_t frame = physical_take_zeroed(pm);
+            if (!frame) {
+                raise(p, exception, VAS_STATUS_NO_MEMORY, kind, address);
+                return NULL;
+            }
+            pm->pfn[frame].share_count = 1;
+            pte = pte_make(p, frame, protect, false);
+            p->fault_count++;
+            p->demand_zero_faults++;
+            if (++p->working_set_pages > p->peak_working_set_pages)
+                p->peak_working_set_pages = p->working_set_pages;
+        }
+        pagetable_set(p, leaf, page, pte);
+    }
+    if (!pte_allows(p, pte, kind)) {
+        raise(p, exception, VAS_STATUS_ACCESS_VIOLATION, kind, address);
+        return NULL;
+    }
+    uint64_t updated = pte | PTE_ACCESSED | (kind == VAS_EXCEPTION_WRITE_FAULT ? PTE_DIRTY : 0);
+    if (updated != pte)
+        pagetable_set(p, leaf, page, updated);
+    uint8_t *host = physical_bytes(pm, pte_frame(p, pte));
+    tlb_fill(p, page >> p->page_shift, host, updated, kind);
+    return host;
+}
+
+/* Moves bytes between the guest range and buf after checking every page it touches. */
+static uint32_t access_locked(vas_process *p, uint64_t address, uint8_t *buf, size_t size, uint32_t kind,
+                              vas_exception *exception)
+{
+    uint64_t last = address + (size - 1);
+    if (last < address) { /* runs past the top of the address space */
+        uint64_t top = align_down(UINT64_MAX, p->page_size);
+        return raise(p, exception, VAS_STATUS_ACCESS_VIOLATION, kind, address > top ? address : top);
+    }
+    for (uint64_t at = address;;) {
+        if (!resolve(p, at, kind, exception))
+            return exception->code;
+        uint64_t next = align_down(at, p->page_size) + p->page_size;
+        if (next == 0 || next > last)
+            break;
+        at = next;
+    }
+    for (uint64_t at = address; at <= last && at >= address;) {
+        uint64_t offset = at & (p->page_size - 1);
+        size_t chunk = (size_t)(p->page_size - offset);
+        if (chunk > last - at + 1)
+            chunk = (size_t)(last - at + 1);
+        uint8_t *host = resolve(p, at, kind, exception) + offset;
+        if (kind == VAS_EXCEPTION_WRITE_FAULT)
+            memcpy(host, buf, chunk);
+        else
+            memcpy(buf, host, chunk);
+        buf += chunk;
+        at += chunk;
+    }
+    return VAS_STATUS_SUCCESS;
+}
+
+static uint32_t access_slow(vas_process *p, uint64_t address, void *buf, size_t size, uint32_t kind,
+                            vas_exception *exception)
+{
+    vas_exception ignored;
+    if (!exception)
+        exception = &ignored;
+    *exception = (vas_exception){0, 0, 0};
+    uint32_t status = process_enter(p);
+    if (status)
+        return exception->code = status;
+    if (size && !buf)
+        status = VAS_STATUS_INVALID_PARAMETER;
+    else if (size)
+        status = access_locked(p, address, buf, size, kind, exception);
+    exception->code = status;
+    process_leave(p, true);
+    return status;
+}
+
+/* The fast path: one TLB probe, then a copy; everything else goes to access_slow. */
+static inline uint8_t *tlb_hit(vas_process *p, uint64_t address, size_t size, size_t tag_offset)
+{
+    uint64_t page = address >> p->page_shift, offset = address & (p->page_size - 1);
+    const tlb_entry *e = &p->tlb[page & p->tlb_mask];
+    uint64_t tag;
+    memcpy(&tag, (const uint8_t *)e + tag_offset, sizeof tag);
+    return tag == page && size <= p->page_size - offset ? e->host + offset : NULL;
+}
+
+static inline void copy_small(void *to, const void *from, size_t size)
+{
+    switch (size) { /* constant sizes become single moves */
+    case 8: memcpy(to, from, 8); break;
+    case 4: memcpy(to, from, 4); break;
+    case 2: memcpy(to, from, 2); break;
+    case 1: memcpy(to, from, 1); break;
+    default: memcpy(to, from, size); break;
+    }
+}
+
+uint32_t vas_read(vas_process *p, uint64_t address, void *buffer, size_t size, vas_exception *exception)
+{
+    uint8_t *host;
+    if (p && p->magic == PROCESS_MAGIC && buffer &&
+        (host = tlb_hit(p, address, size, offsetof(tlb_entry, read_tag)))) {
+        copy_small(buffer, host, size);
+        if (exception)
+            exception->code = 0;
+        return VAS_STATUS_SUCCESS;
+    }
+    return access_slow(p, address, buffer, size, VAS_EXCEPTION_READ_FAULT, exception);
+}
+
+uint32_t vas_write(vas_process *p, uint64_t address, const void *buffer, size_t size, vas_exception *exception)
+{
+    uint8_t *host;
+    if (p && p->magic == PROCESS_MAGIC && buffer &&
+        (host = tlb_hit(p, address, size, offsetof(tlb_entry, write_tag)))) {
+        copy_small(host, buffer, size);
+        if (exception)
+            exception->code = 0;
+        return VAS_STATUS_SUCCESS;
+    }
+    return access_slow(p, address, (void *)(uintptr_t)buffer, size, VAS_EXCEPTION_WRITE_FAULT, exception);
+}
+
+uint32_t vas_execute(vas_process *p, uint64_t address, void *buffer, size_t size, vas_exception *exception)
+{
+    uint8_t *host;
+    if (p && p->magic == PROCESS_MAGIC && buffer &&
+        (host = tlb_hit(p, address, size, offsetof(tlb_entry, execute_tag)))) {
+        copy_small(buffer, host, size);
+        if (exception)
+            exception->code = 0;
+        return VAS_STATUS_SUCCESS;
+    }
+    return access_slow(p, address, buffer, size, VAS_EXCEPTION_EXECUTE_FAULT, exception);
+}
+
+/* Kernel mode reaches the current process's user pages and system space. System space holds no
+   pages yet (the system-space issue adds them), so a kernel address faults. */
+static uint32_t kernel_access(vas_machine *m, vas_process *current, uint64_t address, void *buf, size_t size,
+                              uint32_t kind, vas_exception *exception)
+{
+    vas_exception ignored;
+    if (!exception)
+        exception = &ignored;
+    *exception = (vas_exception){0, 0, 0};
+    if (!m || m->magic != MACHINE_MAGIC || (current && (current->magic != PROCESS_MAGIC || current->machine != m)))
+        return exception->code = VAS_STATUS_INVALID_HANDLE;
+    if (!current) {
+        *exception = (vas_exception){VAS_STATUS_ACCESS_VIOLATION, kind, address};
+        return exception->code;
+    }
+    return access_slow(current, address, buf, size, kind, exception);
+}
+
+uint32_t vas_kernel_read(vas_machine *m, vas_process *current, uint64_t address, void *buffer, size_t size,
+                         vas_exception *exception)
+{
+    return kernel_access(m, current, address, buffer, size, VAS_EXCEPTION_READ_FAULT, exception);
+}
+
+uint32_t vas_kernel_write(vas_machine *m, vas_process *current, uint64_t address, const void *buffer, size_t size,
+                          vas_exception *exception)
+{
+    return kernel_access(m, current, address, (void *)(uintptr_t)buffer, size, VAS_EXCEPTION_WRITE_FAULT, exception);
+}
+
+/* ---- Translation for emulators ------------------------------------------------------------ */
+
+uint32_t vas_translate(vas_process *p, uint64_t address, uint32_t access, vas_translation *t,
+                       vas_exception *exception)
+{
+    vas_exception ignored;
+    if (!exception)
+        exception = &ignored;
+    *exception = (vas_exception){0, 0, 0};
+    uint32_t status = process_enter(p);
+    if (status)
+        return exception->code = status;
+    if (!t || (access != VAS_EXCEPTION_READ_FAULT && access != VAS_EXCEPTION_WRITE_FAULT &&
+               access != VAS_EXCEPTION_EXECUTE_FAULT)) {
+        process_leave(p, false);
+        return exception->code = VAS_STATUS_INVALID_PARAMETER;
+    }
+    uint8_t *host = resolve(p, address, access, exception);
+    if (host) {
+        uint64_t page = align_down(address, p->page_size), offset = address - page;
+        vad *v = vad_find(&p->vads, page);
+        uint64_t frame = (uint64_t)(host - p->machine->physical.frames) >> p->page_shift;
+        *t = (vas_translation){host + offset, (frame << p->page_shift) + offset,
+                               v->runs[vad_run_index(v, (page - v->start) >> p->page_shift)].protect,
+                               p->page_size, page, p->generation};
+        status = VAS_STATUS_SUCCESS;
+    } else {
+        status = exception->code;
+    }
+    process_leave(p, true);
+    return status;
+}
+
+uint64_t vas_mapping_generation(vas_process *p)
+{
+    return p && p->magic == PROCESS_MAGIC ? p->generation : 0;
+}
+
+void vas_tlb_flush(vas_process *p)
+{
+    if (process_enter(p))
+        return;
+    tlb_invalidate(p, 0, UINT64_MAX);
+    process_leave(p, false);
+}
+
+/* ---- DEP policy --------------------------------------------------------------------------- */
+
+int vas_set_process_dep_policy(vas_process *p, uint32_t flags)
+{
+    uint32_t error = 0;
+    if (process_enter(p)) {
+        vas_set_last_error(VAS_ERROR_INVALID_HANDLE);
+        return 0;
+    }
+    if (p->bits == 64)
+        error = VAS_ERROR_NOT_SUPPORTED;
+    else if (flags & ~(VAS_PROCESS_DEP_ENABLE | VAS_PROCESS_DEP_DISABLE_ATL_THUNK_EMULATION))
+        error = VAS_ERROR_INVALID_PARAMETER;
+    else if (p->dep_permanent)
+        error = VAS_ERROR_ACCESS_DENIED;
+    if (!error) {
+        p->dep_enabled = p->dep_permanent = flags & VAS_PROCESS_DEP_ENABLE;
+        tlb_invalidate(p, 0, UINT64_MAX); /* execute tags depend on DEP */
+    }
+    process_leave(p, !error);
+    if (error)
+        vas_set_last_error(error);
+    return !error;
+}
+
+int vas_get_process_dep_policy(vas_process *p, uint32_t *flags, int *permanent)
+{
+    if (process_enter(p)) {
+        vas_set_last_error(VAS_ERROR_INVALID_HANDLE);
+        return 0;
+    }
+    if (!flags || !permanent) {
+        process_leave(p, false);
+        vas_set_last_error(VAS_ERROR_NOACCESS);
+        return 0;
+    }
+    *flags = p->dep_enabled ? VAS_PROCESS_DEP_ENABLE : 0;
+    *permanent = p->dep_permanent;
+    process_leave(p, false);
+    return 1;
+}
+
+/* ---- Physical memory views ------------------------------------------------------------------ */
+
+uint32_t vas_virtual_to_physical(vas_process *p, uint64_t address, uint64_t *physical_address)
+{
+    vas_page_walk walk;
+    uint32_t status = vas_page_table_walk(p, address, &walk);
+    if (status)
+        return status;
+    if (!walk.resident)
+        return VAS_STATUS_INVALID_ADDRESS;
+    if (physical_address)
+        *physical_address = walk.physical_address;
+    return VAS_STATUS_SUCCESS;
+}
+
+static void describe_leaf(vas_process *p, uint64_t page, uint64_t pte, char *out, size_t size)
+{
+    if (pte & PTE_VALID) {
+        snprintf(out, size, "valid, frame %#llx, %s, %s%s%s", (unsigned long long)pte_frame(p, pte),
+                 pte & PTE_WRITE ? "writable" : "read-only",
+                 pte & (1ull << p->pt->nx_bit) ? "no-execute" : "executable",
+                 pte & PTE_ACCESSED ? ", accessed" : "", pte & PTE_DIRTY ? ", dirty" : "");
+        return;
+    }
+    if (pte & PTE_TRANSITION) {
+        snprintf(out, size, "invalid, frame %#llx kept, protection mask %#llx (no access or guard)",
+                 (unsigned long long)pte_frame(p, pte), (unsigned long long)((pte >> 5) & 0x1F));
+        return;
+    }
+    vad *v = vad_find(&p->vads, page);
+    uint32_t protect = v ? v->runs[vad_run_index(v, (page - v->start) >> p->page_shift)].protect : 0;
+    snprintf(out, size, "zero: %s", !v ? "no allocation here" : protect ? "demand-zero (committed, never touched)"
+                                                                          : "reserved, not committed");
+}
+
+uint32_t vas_page_table_walk(vas_process *p, uint64_t address, vas_page_walk *walk)
+{
+    uint32_t status = process_enter(p);
+    if (status)
+        return status;
+    if (!walk || address < p->shape.lowest || address > p->shape.highest) {
+        process_leave(p, false);
+        return walk ? VAS_STATUS_INVALID_PARAMETER : VAS_STATUS_ACCESS_VIOLATION;
+    }
+    memset(walk, 0, sizeof *walk);
+    walk->table_levels = (uint32_t)p->pt->levels;
+    uint64_t table = p->table_root, page = align_down(address, p->page_size);
+    for (int level = 0; level < p->pt->levels; level++) {
+        vas_page_walk_level *l = &walk->level[walk->levels++];
+        l->name = p->pt->level_names[level];
+        l->index = pagetable_index(p, address, level);
+        l->table_physical = table << p->page_shift;
+        l->entry = pagetable_read(p, table, l->index);
+        if (level == p->pt->levels - 1) {
+            describe_leaf(p, page, l->entry, l->meaning, sizeof l->meaning);
+            if (l->entry & (PTE_VALID | PTE_TRANSITION)) {
+                walk->resident = 1;
+                walk->physical_address = (pte_frame(p, l->entry) << p->page_shift) | (address - page);
+            }
+        } else if (l->entry & PTE_VALID) {
+            table = pte_frame(p, l->entry);
+            snprintf(l->meaning, sizeof l->meaning, "valid, next table in frame %#llx", (unsigned long long)table);
+        } else {
+            snprintf(l->meaning, sizeof l->meaning, "not present: no table below (nothing touched here)");
+            break;
+        }
+    }
+    process_leave(p, false);
+    return VAS_STATUS_SUCCESS;
+}
+
+void vas_get_physical_status(vas_machine *m, vas_physical_status *s)
+{
+    if (!s)
+        return;
+    memset(s, 0, sizeof *s);
+    if (!m || m->magic != MACHINE_MAGIC)
+        return;
+    pthread_mutex_lock(&m->lock);
+    const physical_memory *pm = &m->physical;
+    s->page_size = pm->page_size;
+    s->frame_count = pm->frame_count;
+    s->zeroed = pm->list_count[FRAME_ZEROED];
+    s->free = pm->list_count[FRAME_FREE];
+    s->standby = pm->list_count[FRAME_STANDBY];
+    s->modified = pm->list_count[FRAME_MODIFIED];
+    s->active = pm->list_count[FRAME_ACTIVE];
+    for (vas_process *p = m->processes; p; p = p->next)
+        s->page_table_frames += p->page_table_pages;
+    pthread_mutex_unlock(&m->lock);
+}
