@@ -390,6 +390,8 @@ typedef struct vas_memory_status {
     uint64_t commit_peak;
     uint64_t avail_commit;           /* limit - total (ullAvailPageFile) */
     uint32_t process_count;
+    uint64_t avail_phys;             /* RAM not in use: zeroed + free + standby frames (ullAvailPhys) */
+    uint32_t memory_load;            /* percent of RAM in use (dwMemoryLoad) */
 } vas_memory_status;
 void vas_get_memory_status(vas_machine *machine, vas_memory_status *status);
 

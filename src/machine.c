@@ -322,6 +322,8 @@ void vas_get_memory_status(vas_machine *m, vas_memory_status *s)
     s->commit_peak = m->commit_peak;
     s->avail_commit = m->commit_limit - m->commit_total;
     s->process_count = m->process_count;
+    s->avail_phys = physical_available(&m->physical) << m->physical.page_shift;
+    s->memory_load = (uint32_t)(100 - s->avail_phys * 100 / s->total_phys);
     pthread_mutex_unlock(&m->lock);
 }
 
