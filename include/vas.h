@@ -399,6 +399,7 @@ void vas_get_memory_status(vas_machine *machine, vas_memory_status *status);
 const char *vas_process_name(vas_process *process);
 uint32_t    vas_process_id(vas_process *process);
 int         vas_process_bits(vas_process *process);      /* 32 or 64 */
+int         vas_process_large_address_aware(vas_process *process); /* 1 or 0, the default applied */
 
 /* ---- Diagnostics ------------------------------------------------------------------------- */
 /* Runs the invariant checker over the whole machine now; 0 when every invariant holds. Debug
@@ -406,7 +407,9 @@ int         vas_process_bits(vas_process *process);      /* 32 or 64 */
 int vas_check(vas_machine *machine);
 
 /* Names for printing: "ERROR_INVALID_ADDRESS", "STATUS_NO_MEMORY", "MEM_COMMIT", and protections
-   as "PAGE_READWRITE|PAGE_GUARD". Unknown values print in hex. The buffer forms return buffer. */
+   as "PAGE_READWRITE|PAGE_GUARD". Unknown values print as numbers: errors in decimal, as Windows
+   documents them, everything else in hex. vas_protect_name writes into buffer and returns it;
+   the others return a string that stays valid until the thread's next call. */
 const char *vas_error_name(uint32_t error);
 const char *vas_status_name(uint32_t status);
 const char *vas_state_name(uint32_t state);

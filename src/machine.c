@@ -323,7 +323,7 @@ void vas_get_memory_status(vas_machine *m, vas_memory_status *s)
     s->avail_commit = m->commit_limit - m->commit_total;
     s->process_count = m->process_count;
     s->avail_phys = physical_available(&m->physical) << m->physical.page_shift;
-    s->memory_load = (uint32_t)(100 - s->avail_phys * 100 / s->total_phys);
+    s->memory_load = (uint32_t)((s->total_phys - s->avail_phys) / (s->total_phys / 100)); /* rounds down */
     pthread_mutex_unlock(&m->lock);
 }
 
@@ -340,6 +340,11 @@ uint32_t vas_process_id(vas_process *p)
 int vas_process_bits(vas_process *p)
 {
     return p && p->magic == PROCESS_MAGIC ? p->bits : 0;
+}
+
+int vas_process_large_address_aware(vas_process *p)
+{
+    return p && p->magic == PROCESS_MAGIC && p->large_address_aware;
 }
 
 /* ---- Invariant checking ---------------------------------------------------------------- */
