@@ -20,6 +20,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #define KB 1024ull
 #define MB (1024ull * KB)
@@ -417,16 +418,36 @@ static void tour_errors(void)
 
 /* ---- 5. Commit charge -------------------------------------------------------------------- */
 
+/* Everything the tables of sections 5 and 7 show, taken at one moment. */
 typedef struct snapshot {
     vas_memory_status machine;
+    vas_physical_status physical;
     vas_process_counters process;
 } snapshot;
 
 static void take_snapshot(vas_machine *machine, vas_process *process, snapshot *s)
 {
     vas_get_memory_status(machine, &s->machine);
+    vas_get_physical_status(machine, &s->physical);
     expect(vas_process_get_counters(process, &s->process), "vas_process_get_counters");
 }
+
+typedef enum value_format { AS_SIZE, AS_COUNT, AS_PERCENT } value_format;
+
+/* One row of a four-snapshot table: a counter's name and its value in each snapshot. */
+static void snapshot_row(table *t, const char *name, const uint64_t values[4], value_format format)
+{
+    label cells[4];
+    for (int i = 0; i < 4; i++) {
+        if (format == AS_SIZE)
+            cells[i] = size_label(values[i]);
+        else
+            snprintf(cells[i].s, sizeof cells[i].s, "%" PRIu64 "%s", values[i], format == AS_PERCENT ? "%" : "");
+    }
+    table_row(t, name, cells[0].s, cells[1].s, cells[2].s, cells[3].s);
+}
+#define SNAPSHOT_ROW(t, s, name, field, format)                                                    \
+    snapshot_row(t, name, (const uint64_t[4]){(s)[0].field, (s)[1].field, (s)[2].field, (s)[3].field}, format)
 
 static void tour_commit_charge(void)
 {
@@ -461,28 +482,18 @@ static void tour_commit_charge(void)
                size_label(decommit_offset).s, size_label(decommit_size).s);
     table t;
     table_begin(&t, "Counter", ">Start", ">Reserved", ">Committed", ">Decommitted", NULL);
-#define SNAPSHOT_ROW(name, field)                                                                  \
-    table_row(&t, name, size_label(s[0].field).s, size_label(s[1].field).s, size_label(s[2].field).s, \
-              size_label(s[3].field).s)
-    SNAPSHOT_ROW("RAM (ullTotalPhys)", machine.total_phys);
-    SNAPSHOT_ROW("Available RAM (ullAvailPhys)", machine.avail_phys);
-    SNAPSHOT_ROW("Commit limit (ullTotalPageFile)", machine.commit_limit);
-    SNAPSHOT_ROW("Commit charge, all processes", machine.commit_total);
-    SNAPSHOT_ROW("Commit left (ullAvailPageFile)", machine.avail_commit);
-    SNAPSHOT_ROW("Commit peak", machine.commit_peak);
-    SNAPSHOT_ROW("Process virtual size", process.virtual_size);
-    SNAPSHOT_ROW("Process peak virtual size", process.peak_virtual_size);
-    SNAPSHOT_ROW("Process private bytes", process.commit_charge);
-    SNAPSHOT_ROW("Process peak private bytes", process.peak_commit_charge);
-#undef SNAPSHOT_ROW
-    char load[4][16], allocations[4][24];
-    for (int i = 0; i < 4; i++) {
-        snprintf(load[i], sizeof load[i], "%" PRIu32 "%%", s[i].machine.memory_load);
-        snprintf(allocations[i], sizeof allocations[i], "%" PRIu64, s[i].process.allocation_count);
-    }
-    table_row(&t, "Memory load (dwMemoryLoad)", load[0], load[1], load[2], load[3]);
-    table_row(&t, "Process allocations (VADs)", allocations[0], allocations[1], allocations[2],
-              allocations[3]);
+    SNAPSHOT_ROW(&t, s, "RAM (ullTotalPhys)", machine.total_phys, AS_SIZE);
+    SNAPSHOT_ROW(&t, s, "Available RAM (ullAvailPhys)", machine.avail_phys, AS_SIZE);
+    SNAPSHOT_ROW(&t, s, "Commit limit (ullTotalPageFile)", machine.commit_limit, AS_SIZE);
+    SNAPSHOT_ROW(&t, s, "Commit charge, all processes", machine.commit_total, AS_SIZE);
+    SNAPSHOT_ROW(&t, s, "Commit left (ullAvailPageFile)", machine.avail_commit, AS_SIZE);
+    SNAPSHOT_ROW(&t, s, "Commit peak", machine.commit_peak, AS_SIZE);
+    SNAPSHOT_ROW(&t, s, "Process virtual size", process.virtual_size, AS_SIZE);
+    SNAPSHOT_ROW(&t, s, "Process peak virtual size", process.peak_virtual_size, AS_SIZE);
+    SNAPSHOT_ROW(&t, s, "Process private bytes", process.commit_charge, AS_SIZE);
+    SNAPSHOT_ROW(&t, s, "Process peak private bytes", process.peak_commit_charge, AS_SIZE);
+    SNAPSHOT_ROW(&t, s, "Memory load (dwMemoryLoad)", machine.memory_load, AS_PERCENT);
+    SNAPSHOT_ROW(&t, s, "Process allocations (VADs)", process.allocation_count, AS_COUNT);
     table_print(&t);
     uint64_t charged_by_reserve = s[1].machine.commit_total - s[0].machine.commit_total;
     uint64_t charged_by_commit = s[2].machine.commit_total - s[1].machine.commit_total;
@@ -500,6 +511,526 @@ static void tour_commit_charge(void)
     finish_machine(machine);
 }
 
+/* ---- 6. Physical memory ------------------------------------------------------------------ */
+
+/* The address of the picture of two address spaces in Windows' documentation ("Virtual address
+   spaces", in the driver documentation): Notepad.exe and MyApp.exe both use it. */
+#define PICTURE_ADDRESS 0x7F793950000ull
+#define PICTURE_PAGES 3
+
+static label hex_label(uint64_t value, int digits)
+{
+    label l;
+    snprintf(l.s, sizeof l.s, "0x%0*" PRIX64, digits, value);
+    return l;
+}
+
+/* Records a call that returned `got` where Windows (or the library's contract) gives `want`. */
+static int expect_status(uint32_t got, uint32_t want, const char *what)
+{
+    if (got != want) {
+        fprintf(stderr, "vas tour: %s: got 0x%08" PRIX32 " %s, expected 0x%08" PRIX32 " %s\n", what, got,
+                vas_status_name(got), want, vas_status_name(want));
+        problems++;
+    }
+    return got == want;
+}
+
+static unsigned log2_of(uint64_t power_of_two)
+{
+    unsigned bits = 0;
+    while (power_of_two >> (bits + 1))
+        bits++;
+    return bits;
+}
+
+/* "0x6, 0xB and 0xD" (hex) or "15, 478 and 156": a list of numbers for prose. */
+static void number_list(char *out, size_t size, const uint64_t *values, size_t count, int hex)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < count && used < size; i++) {
+        const char *joiner = i == 0 ? "" : i + 1 == count ? " and " : ", ";
+        int n = snprintf(out + used, size - used, hex ? "%s0x%" PRIX64 : "%s%" PRIu64, joiner, values[i]);
+        if (n < 0)
+            break;
+        used += (size_t)n;
+    }
+}
+
+/* How a process's page tables are built: the size of an entry and the bits each index takes. */
+typedef struct table_format {
+    unsigned entry_bytes, index_bits, offset_bits;
+} table_format;
+
+static table_format table_format_of(vas_machine *machine)
+{
+    vas_machine_info info;
+    vas_get_machine_info(machine, &info);
+    table_format f;
+    f.entry_bytes = (unsigned)info.native_bits / 8; /* 32-bit x86 without PAE: 4-byte entries */
+    f.offset_bits = log2_of(info.page_size);
+    f.index_bits = log2_of(info.page_size / f.entry_bytes); /* a table fills one page */
+    return f;
+}
+
+/* Walks the page tables for `address` and prints the walk, one row per level. A meaning longer
+   than a cell continues on the next row, split after a comma. Returns 1 if the walk succeeded. */
+static int print_page_walk(vas_process *process, uint64_t address, const table_format *format,
+                           vas_page_walk *walk)
+{
+    if (!expect_status(vas_page_table_walk(process, address, walk), VAS_STATUS_SUCCESS, "vas_page_table_walk"))
+        return 0;
+    table t;
+    table_begin(&t, "Entry", ">Index", ">Table at", ">Entry at", ">Value", "Meaning", NULL);
+    for (uint32_t i = 0; i < walk->levels; i++) {
+        const vas_page_walk_level *level = &walk->level[i];
+        char index[16];
+        snprintf(index, sizeof index, "%" PRIu32, level->index);
+        const char *meaning = level->meaning;
+        char piece[TABLE_CELL_SIZE];
+        for (int first = 1; first || *meaning; first = 0) {
+            size_t length = strlen(meaning);
+            if (length >= sizeof piece) { /* cut after the last comma that fits */
+                length = sizeof piece - 1;
+                while (length > 0 && meaning[length - 1] != ',')
+                    length--;
+                if (length == 0)
+                    length = sizeof piece - 1;
+            }
+            snprintf(piece, sizeof piece, "%.*s", (int)length, meaning);
+            meaning += length;
+            while (*meaning == ' ')
+                meaning++;
+            if (first)
+                table_row(&t, level->name, index, hex_label(level->table_physical, 0).s,
+                          hex_label(level->table_physical + (uint64_t)level->index * format->entry_bytes, 0).s,
+                          hex_label(level->entry, 2 * (int)format->entry_bytes).s, piece);
+            else
+                table_row(&t, "", "", "", "", "", piece);
+        }
+    }
+    table_print(&t);
+    return 1;
+}
+
+/* The two processes of Windows' picture: the same virtual pages, different frames. */
+static void show_two_processes(void)
+{
+    vas_machine *machine;
+    vas_process_config notepad_config = {.name = "Notepad.exe"}, myapp_config = {.name = "MyApp.exe"};
+    vas_process *processes[2];
+    processes[0] = start_process(&machine, NULL, &notepad_config);
+    if (!processes[0])
+        return;
+    processes[1] = vas_process_create(machine, &myapp_config);
+    if (!expect(processes[1] != NULL, "vas_process_create")) {
+        vas_machine_destroy(machine);
+        return;
+    }
+    vas_system_info system;
+    vas_get_system_info(processes[0], &system);
+    int bits = vas_process_bits(processes[0]);
+    uint64_t page = system.page_size, size = PICTURE_PAGES * page;
+    table_format format = table_format_of(machine);
+
+    uint32_t untouched[2];
+    for (int p = 0; p < 2; p++) {
+        expect(vas_virtual_alloc(processes[p], PICTURE_ADDRESS, size, VAS_MEM_RESERVE | VAS_MEM_COMMIT,
+                                 VAS_PAGE_READWRITE) == PICTURE_ADDRESS,
+               "VirtualAlloc(MEM_RESERVE | MEM_COMMIT)");
+        uint64_t ignored;
+        untouched[p] = vas_virtual_to_physical(processes[p], PICTURE_ADDRESS, &ignored);
+        expect_status(untouched[p], VAS_STATUS_INVALID_ADDRESS, "vas_virtual_to_physical before any touch");
+    }
+    print_text("Every process has page tables of its own, so one virtual address can lead to different "
+               "physical memory in different processes. Windows' documentation draws this with two "
+               "processes, Notepad.exe and MyApp.exe, that both use pages at %s. Here are those two "
+               "processes on one machine, each reserving and committing three pages at that very "
+               "address:\n"
+               "  VirtualAlloc(%s, %s, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE)\n"
+               "Committed pages have no physical memory yet: vas_virtual_to_physical, which reads the "
+               "page tables, answers %s in both processes. Then the two processes take turns writing "
+               "a short text at the start of each page (Notepad.exe's first page, MyApp.exe's first "
+               "page, Notepad.exe's second, and so on), and read them back once all six are written. "
+               "The physical address is the frame number times the page size (%s) plus the offset:",
+               address_label(PICTURE_ADDRESS, bits).s, address_label(PICTURE_ADDRESS, bits).s,
+               size_label(size).s, vas_status_name(untouched[0]), size_label(page).s);
+
+    char written[2][PICTURE_PAGES][24];
+    for (int i = 0; i < PICTURE_PAGES; i++)
+        for (int p = 0; p < 2; p++) {
+            snprintf(written[p][i], sizeof written[p][i], "%s #%d", vas_process_name(processes[p]), i + 1);
+            vas_exception e;
+            expect_status(vas_write(processes[p], PICTURE_ADDRESS + (uint64_t)i * page, written[p][i],
+                                    strlen(written[p][i]) + 1, &e),
+                          VAS_STATUS_SUCCESS, "vas_write");
+        }
+    table t;
+    table_begin(&t, ">Touch", "Process", "Virtual address", ">Physical address", ">Frame", "Wrote",
+                "Read back", NULL);
+    uint64_t frames[2][PICTURE_PAGES] = {{0}};
+    int touch = 0, isolated = 1, contiguous[2] = {1, 1};
+    for (int i = 0; i < PICTURE_PAGES; i++)
+        for (int p = 0; p < 2; p++) {
+            uint64_t virtual_address = PICTURE_ADDRESS + (uint64_t)i * page, physical = 0;
+            expect_status(vas_virtual_to_physical(processes[p], virtual_address, &physical), VAS_STATUS_SUCCESS,
+                          "vas_virtual_to_physical");
+            char back[sizeof written[p][i]] = "";
+            vas_exception e;
+            expect_status(vas_read(processes[p], virtual_address, back, strlen(written[p][i]) + 1, &e),
+                          VAS_STATUS_SUCCESS, "vas_read");
+            if (strcmp(back, written[p][i]) != 0)
+                isolated = 0;
+            frames[p][i] = physical / page;
+            if (i > 0 && frames[p][i] != frames[p][i - 1] + 1)
+                contiguous[p] = 0;
+            char touch_text[16], wrote[32], read_back[32];
+            snprintf(touch_text, sizeof touch_text, "%d", ++touch);
+            snprintf(wrote, sizeof wrote, "\"%s\"", written[p][i]);
+            snprintf(read_back, sizeof read_back, "\"%s\"", back);
+            table_row(&t, touch_text, vas_process_name(processes[p]), address_label(virtual_address, bits).s,
+                      hex_label(physical, 0).s, hex_label(frames[p][i], 0).s, wrote, read_back);
+        }
+    table_print(&t);
+    int shared_frame = 0;
+    for (int i = 0; i < PICTURE_PAGES; i++)
+        shared_frame |= frames[0][i] == frames[1][i];
+    if (!isolated || shared_frame) {
+        fprintf(stderr, "vas tour: two processes see each other's memory\n");
+        problems++;
+    }
+    vas_process_counters counters[2];
+    for (int p = 0; p < 2; p++)
+        expect(vas_process_get_counters(processes[p], &counters[p]), "vas_process_get_counters");
+    char lists[2][64], tables[48];
+    for (int p = 0; p < 2; p++)
+        number_list(lists[p], sizeof lists[p], frames[p], PICTURE_PAGES, 1);
+    if (counters[0].page_table_pages == counters[1].page_table_pages)
+        snprintf(tables, sizeof tables, "%" PRIu64 " table pages each", counters[0].page_table_pages);
+    else
+        snprintf(tables, sizeof tables, "%" PRIu64 " and %" PRIu64 " table pages", counters[0].page_table_pages,
+                 counters[1].page_table_pages);
+    print_text("Notepad.exe's pages went to frames %s; MyApp.exe's to frames %s. Contiguous in virtual "
+               "memory, the pages %s in physical memory, and the same virtual page reaches %s frame in "
+               "each process. A first touch takes whichever zeroed frame comes next; the frames in "
+               "between went to page tables, which are built on demand too (the two processes now have %s, "
+               "the roots included). Each process read back %s: neither "
+               "can reach the other's frames, because no entry of its page tables names them.",
+               lists[0], lists[1], contiguous[0] && contiguous[1] ? "happen to be contiguous" : "are scattered",
+               shared_frame ? "the same" : "a different", tables, isolated ? "exactly its own texts" : "something else (a bug)");
+
+    uint64_t address = PICTURE_ADDRESS + page + 0x234;
+    vas_page_walk walk;
+    print_text("The processor finds a frame by walking the page tables. On x64 a table is one %s page "
+               "of %u entries of %u bytes, so each level's index takes %u bits of the address; four "
+               "levels and a %u-bit offset cover the %u bits of a canonical address. The walk starts at "
+               "the root table, whose physical address the processor keeps in its CR3 register while "
+               "the process runs. Each entry gives the frame of the next table, and the last one (the "
+               "PTE) the frame of the page itself. Here is the walk of %s in Notepad.exe, as "
+               "vas_page_table_walk reports it (Entry at = Table at + Index x %u):",
+               size_label(page).s, 1u << format.index_bits, format.entry_bytes, format.index_bits,
+               format.offset_bits, 4 * format.index_bits + format.offset_bits, address_label(address, bits).s,
+               format.entry_bytes);
+    if (print_page_walk(processes[0], address, &format, &walk)) {
+        char indexes[64];
+        uint64_t index_values[4];
+        for (uint32_t i = 0; i < walk.levels && i < 4; i++)
+            index_values[i] = walk.level[i].index;
+        number_list(indexes, sizeof indexes, index_values, walk.levels < 4 ? walk.levels : 4, 0);
+        uint64_t physical = 0;
+        expect_status(vas_virtual_to_physical(processes[0], address, &physical), VAS_STATUS_SUCCESS,
+                      "vas_virtual_to_physical");
+        if (!walk.resident || walk.physical_address != physical) {
+            fprintf(stderr, "vas tour: the page-table walk and vas_virtual_to_physical disagree\n");
+            problems++;
+        }
+        print_text("The address splits into the indexes %s and the offset 0x%" PRIX64 ". The PTE's frame "
+                   "plus the offset is the physical address %s, as vas_virtual_to_physical says. In an "
+                   "entry, bit 0 is Valid, bit 1 Write, bit 2 User (may be used from user mode), bit 5 "
+                   "Accessed and bit 6 Dirty, both set by the processor; the frame number starts at bit "
+                   "12, and bit 63 is No-Execute. Windows leaves the upper levels open (writable, "
+                   "executable, user), so the PTE alone decides what may be done with its page.",
+                   indexes, address & (page - 1), hex_label(walk.physical_address, 0).s);
+    }
+    finish_machine(machine);
+}
+
+/* The same walk on 32-bit x86, to compare the formats. */
+static void show_x86_walk(void)
+{
+    vas_machine *machine;
+    vas_machine_config machine_config = {.layout = "x86"};
+    vas_process_config process_config = {.name = "MyApp.exe"};
+    vas_process *process = start_process(&machine, &machine_config, &process_config);
+    if (!process)
+        return;
+    int bits = vas_process_bits(process);
+    table_format format = table_format_of(machine);
+    vas_system_info system;
+    vas_get_system_info(process, &system);
+    uint64_t base = vas_virtual_alloc(process, 0, system.page_size, VAS_MEM_RESERVE | VAS_MEM_COMMIT,
+                                      VAS_PAGE_READWRITE);
+    expect(base != 0, "VirtualAlloc(MEM_RESERVE | MEM_COMMIT)");
+    uint64_t address = base + 0x234;
+    uint32_t value = 42;
+    vas_exception e;
+    expect_status(vas_write(process, address, &value, sizeof value, &e), VAS_STATUS_SUCCESS, "vas_write");
+    print_text("On 32-bit x86 (without PAE) the pages are %s too, but entries take %u bytes, so a table "
+               "holds %u of them and an index takes %u bits: two levels and the %u-bit offset cover a "
+               "%u-bit address. MyApp.exe as a 32-bit process on an x86 machine, after committing a page "
+               "at %s and writing to %s:",
+               size_label(system.page_size).s, format.entry_bytes, 1u << format.index_bits, format.index_bits,
+               format.offset_bits, 2 * format.index_bits + format.offset_bits, address_label(base, bits).s,
+               address_label(address, bits).s);
+    vas_page_walk walk;
+    if (print_page_walk(process, address, &format, &walk))
+        print_text("The flags sit in the same low bits, and the frame again starts at bit 12. A 4-byte "
+                   "entry has no bit 63, though: real x86 hardware cannot refuse to execute a page in "
+                   "this format (DEP needs PAE's 8-byte entries), so vas keeps the no-execute flag in "
+                   "bit 9, one of the bits the processor leaves to the operating system.");
+    finish_machine(machine);
+}
+
+static void tour_physical(void)
+{
+    show_two_processes();
+    show_x86_walk();
+}
+
+/* ---- 7. Page faults and exceptions --------------------------------------------------------- */
+
+/* Demand-zero faults as the pages of one allocation are first touched, and what decommit gives back. */
+static void show_demand_zero(void)
+{
+    vas_machine *machine;
+    vas_process *process = start_process(&machine, NULL, NULL);
+    if (!process)
+        return;
+    vas_system_info system;
+    vas_get_system_info(process, &system);
+    int bits = vas_process_bits(process);
+    uint64_t page = system.page_size, pages = 16, first_touched = 4, size = pages * page;
+    snapshot s[4];
+    uint64_t base = vas_virtual_alloc(process, 0, size, VAS_MEM_RESERVE | VAS_MEM_COMMIT, VAS_PAGE_READWRITE);
+    expect(base != 0, "VirtualAlloc(MEM_RESERVE | MEM_COMMIT)");
+    take_snapshot(machine, process, &s[0]);
+    for (uint64_t i = 0; i < pages; i++) {
+        if (i == first_touched)
+            take_snapshot(machine, process, &s[1]);
+        uint8_t byte = 1;
+        vas_exception e;
+        expect_status(vas_write(process, base + i * page, &byte, 1, &e), VAS_STATUS_SUCCESS, "vas_write");
+    }
+    take_snapshot(machine, process, &s[2]);
+    expect(vas_virtual_free(process, base, size, VAS_MEM_DECOMMIT), "VirtualFree(MEM_DECOMMIT)");
+    take_snapshot(machine, process, &s[3]);
+
+    print_text("The first touch of a committed page is a page fault: the processor finds no valid PTE "
+               "and calls the memory manager, which checks that the page is committed, takes a frame "
+               "from the zeroed list, fills in the PTE and lets the access run again. This is a "
+               "demand-zero fault, and it is why new memory always reads as zero. The counters of one "
+               "process after\n"
+               "  base = VirtualAlloc(NULL, %s, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE) = %s\n"
+               "then after writing a byte to each of its first %" PRIu64 " pages, after writing to all %" PRIu64
+               ", and after\n"
+               "  VirtualFree(base, %s, MEM_DECOMMIT)\n"
+               "The frame lists are the whole machine's (vas_get_physical_status).",
+               size_label(size).s, address_label(base, bits).s, first_touched, pages, size_label(size).s);
+    table t;
+    char touched_some[24], touched_all[24];
+    snprintf(touched_some, sizeof touched_some, ">%" PRIu64 " touched", first_touched);
+    snprintf(touched_all, sizeof touched_all, ">%" PRIu64 " touched", pages);
+    table_begin(&t, "Counter", ">Committed", touched_some, touched_all, ">Decommitted", NULL);
+    SNAPSHOT_ROW(&t, s, "Process private bytes", process.commit_charge, AS_SIZE);
+    SNAPSHOT_ROW(&t, s, "Working set", process.working_set_size, AS_SIZE);
+    SNAPSHOT_ROW(&t, s, "Peak working set", process.peak_working_set_size, AS_SIZE);
+    SNAPSHOT_ROW(&t, s, "Page faults, all kinds", process.page_fault_count, AS_COUNT);
+    SNAPSHOT_ROW(&t, s, "Demand-zero faults", process.demand_zero_faults, AS_COUNT);
+    SNAPSHOT_ROW(&t, s, "Page-table pages", process.page_table_pages, AS_COUNT);
+    SNAPSHOT_ROW(&t, s, "Zeroed frames", physical.zeroed, AS_COUNT);
+    SNAPSHOT_ROW(&t, s, "Free frames", physical.free, AS_COUNT);
+    SNAPSHOT_ROW(&t, s, "Active frames", physical.active, AS_COUNT);
+    SNAPSHOT_ROW(&t, s, "  of which page tables", physical.page_table_frames, AS_COUNT);
+    table_print(&t);
+
+    uint64_t taken_first = s[0].physical.zeroed - s[1].physical.zeroed;
+    uint64_t tables_first = s[1].process.page_table_pages - s[0].process.page_table_pages;
+    uint64_t taken_rest = s[1].physical.zeroed - s[2].physical.zeroed;
+    uint64_t tables_rest = s[2].process.page_table_pages - s[1].process.page_table_pages;
+    uint64_t returned = s[3].physical.free - s[2].physical.free;
+    uint64_t tables_freed = s[2].process.page_table_pages - s[3].process.page_table_pages;
+    char rest[96];
+    if (tables_rest == 0)
+        snprintf(rest, sizeof rest, "one each: the tables built for the first pages map these too");
+    else
+        snprintf(rest, sizeof rest, "%" PRIu64 " of them for new page tables", tables_rest);
+    print_text("Committed but untouched, the pages take no frame: the working set is %s. The first "
+               "%" PRIu64 " touches took %" PRIu64 " zeroed frames: one per page, plus %" PRIu64 " for the "
+               "page tables needed to map them. The next %" PRIu64 " took %" PRIu64 ", %s. Decommitting "
+               "put %" PRIu64 " frames back (the pages and the %" PRIu64 " tables left with nothing to map), "
+               "but on the free list, not the zeroed one: they still hold old bytes, and must be zeroed "
+               "before they can serve another demand-zero fault (Windows has a zero-page thread for "
+               "that). The fault counts stay: they are totals.",
+               size_label(s[0].process.working_set_size).s, first_touched, taken_first, tables_first,
+               pages - first_touched, taken_rest, rest, returned, tables_freed);
+    finish_machine(machine);
+}
+
+static const char *access_meaning(uint32_t access)
+{
+    switch (access) {
+    case VAS_EXCEPTION_READ_FAULT: return "EXCEPTION_READ_FAULT: a read";
+    case VAS_EXCEPTION_WRITE_FAULT: return "EXCEPTION_WRITE_FAULT: a write";
+    case VAS_EXCEPTION_EXECUTE_FAULT: return "EXCEPTION_EXECUTE_FAULT: a fetch";
+    default: return "unknown";
+    }
+}
+
+/* A faulting access, shown as the code that made it and the EXCEPTION_RECORD it raised; anything
+   but the exception Windows raises is a problem. */
+static void show_exception(const char *call, uint32_t status, const vas_exception *got, const vas_exception *want,
+                           int bits)
+{
+    printf("    %s\n    -> raises 0x%08" PRIX32 " %s\n\n", call, status, vas_status_name(status));
+    table t;
+    table_begin(&t, "EXCEPTION_RECORD", ">Value", "Meaning", NULL);
+    char access[16];
+    snprintf(access, sizeof access, "%" PRIu32, got->access);
+    table_row(&t, "ExceptionCode", hex_label(got->code, 8).s, vas_status_name(got->code));
+    table_row(&t, "ExceptionInformation[0]", access, access_meaning(got->access));
+    table_row(&t, "ExceptionInformation[1]", address_label(got->address, bits).s, "the address touched");
+    table_print(&t);
+    if (status != got->code || got->code != want->code || got->access != want->access ||
+        got->address != want->address) {
+        fprintf(stderr, "vas tour: %s: raised 0x%08" PRIX32 " (%" PRIu32 ", %#" PRIx64 "), Windows raises 0x%08" PRIX32
+                " (%" PRIu32 ", %#" PRIx64 ")\n", call, got->code, got->access, got->address, want->code,
+                want->access, want->address);
+        problems++;
+    }
+}
+
+static label query_protect(vas_process *process, uint64_t address)
+{
+    vas_memory_basic_information region = {0};
+    expect(vas_virtual_query(process, address, &region, sizeof region) != 0, "VirtualQuery");
+    return protect_label(region.protect);
+}
+
+/* Accesses the memory manager refuses: each raises an exception in the thread that made it. */
+static void show_exceptions(void)
+{
+    vas_machine *machine;
+    vas_process *process = start_process(&machine, NULL, NULL);
+    if (!process)
+        return;
+    vas_system_info system;
+    vas_get_system_info(process, &system);
+    int bits = vas_process_bits(process);
+    uint64_t page = system.page_size;
+    char call[160];
+    vas_exception e;
+    uint32_t status, value;
+
+    print_text("Some accesses the memory manager will not allow. The fault then raises an exception "
+               "in the thread, and a handler (__except in C) receives an EXCEPTION_RECORD: "
+               "ExceptionCode says what happened; for an access violation or a guard page, "
+               "ExceptionInformation[0] says what kind of access it was and ExceptionInformation[1] "
+               "which address it touched. vas_read, vas_write and vas_execute return the code and "
+               "fill a vas_exception with those three values. A faulting access does nothing at all: "
+               "not one byte is read or written.");
+
+    uint64_t readonly = vas_virtual_alloc(process, 0, page, VAS_MEM_RESERVE | VAS_MEM_COMMIT, VAS_PAGE_READONLY);
+    expect(readonly != 0, "VirtualAlloc(PAGE_READONLY)");
+    printf("  Writing to a read-only page:\n    ro = VirtualAlloc(NULL, %s, MEM_RESERVE | MEM_COMMIT, "
+           "PAGE_READONLY) = %s\n", size_label(page).s, address_label(readonly, bits).s);
+    value = 42;
+    status = vas_write(process, readonly + 0x10, &value, sizeof value, &e);
+    show_exception("*(DWORD *)(ro + 0x10) = 42;", status, &e,
+                   &(vas_exception){VAS_STATUS_ACCESS_VIOLATION, VAS_EXCEPTION_WRITE_FAULT, readonly + 0x10}, bits);
+    value = 1;
+    expect_status(vas_read(process, readonly + 0x10, &value, sizeof value, &e), VAS_STATUS_SUCCESS, "vas_read");
+    print_text("Reading the same DWORD is allowed, and gives %" PRIu32 ": the write did nothing.", value);
+
+    uint64_t data = vas_virtual_alloc(process, 0, page, VAS_MEM_RESERVE | VAS_MEM_COMMIT, VAS_PAGE_READWRITE);
+    expect(data != 0, "VirtualAlloc(PAGE_READWRITE)");
+    uint8_t ret = 0xC3, fetched = 0; /* x86's one-byte RET instruction */
+    expect_status(vas_write(process, data, &ret, 1, &e), VAS_STATUS_SUCCESS, "vas_write");
+    printf("  Running code written into a read-write page (x86's RET instruction, the byte 0xC3):\n"
+           "    code = VirtualAlloc(NULL, %s, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE) = %s\n"
+           "    code[0] = 0xC3;\n",
+           size_label(page).s, address_label(data, bits).s);
+    status = vas_execute(process, data, &fetched, 1, &e);
+    show_exception("((void (*)(void))code)();", status, &e,
+                   &(vas_exception){VAS_STATUS_ACCESS_VIOLATION, VAS_EXCEPTION_EXECUTE_FAULT, data}, bits);
+    uint32_t old_protect = 0;
+    expect(vas_virtual_protect(process, data, page, VAS_PAGE_EXECUTE_READ, &old_protect), "VirtualProtect");
+    status = vas_execute(process, data, &fetched, 1, &e);
+    expect_status(status, VAS_STATUS_SUCCESS, "vas_execute after VirtualProtect(PAGE_EXECUTE_READ)");
+    print_text("This is data execution prevention (DEP), always on for 64-bit processes: the PTE of "
+               "every page without an EXECUTE protection has the No-Execute bit, and the processor "
+               "refuses to fetch instructions there, which stops attacks that smuggle code in as "
+               "data. A program that really makes code, a JIT compiler say, changes the protection "
+               "first: after VirtualProtect(code, %s, PAGE_EXECUTE_READ, &old) (old = %s), the same "
+               "call %s and fetches 0x%02X.",
+               size_label(page).s, protect_label(old_protect).s, status ? "still fails" : "succeeds", fetched);
+
+    uint64_t guard = vas_virtual_alloc(process, 0, page, VAS_MEM_RESERVE | VAS_MEM_COMMIT,
+                                       VAS_PAGE_READWRITE | VAS_PAGE_GUARD);
+    expect(guard != 0, "VirtualAlloc(PAGE_READWRITE | PAGE_GUARD)");
+    label before = query_protect(process, guard);
+    printf("  Touching a guard page (VirtualQuery reports its protection as %s):\n"
+           "    g = VirtualAlloc(NULL, %s, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE | PAGE_GUARD) = %s\n",
+           before.s, size_label(page).s, address_label(guard, bits).s);
+    value = 7;
+    status = vas_write(process, guard + 0x20, &value, sizeof value, &e);
+    show_exception("*(DWORD *)(g + 0x20) = 7;", status, &e,
+                   &(vas_exception){VAS_STATUS_GUARD_PAGE_VIOLATION, VAS_EXCEPTION_WRITE_FAULT, guard + 0x20},
+                   bits);
+    label after = query_protect(process, guard);
+    uint32_t retry = vas_write(process, guard + 0x20, &value, sizeof value, &e);
+    expect_status(retry, VAS_STATUS_SUCCESS, "vas_write after the guard-page exception");
+    uint32_t stored = 0;
+    expect_status(vas_read(process, guard + 0x20, &stored, sizeof stored, &e), VAS_STATUS_SUCCESS, "vas_read");
+    snprintf(call, sizeof call, "%s", retry ? "fails again" : "succeeds");
+    print_text("A guard page is a one-time alarm: the first touch raises %s (0x%08" PRIX32 ", a warning, "
+               "not an error) without doing the write, and the guard is gone: VirtualQuery now reports "
+               "%s. The retry %s, and the DWORD reads back as %" PRIu32 ". Thread stacks grow this way: "
+               "the page below the stack is a guard page, and its exception tells Windows to commit one "
+               "more page and move the guard down.",
+               vas_status_name(VAS_STATUS_GUARD_PAGE_VIOLATION), VAS_STATUS_GUARD_PAGE_VIOLATION, after.s,
+               call, stored);
+
+    vas_partition partitions[8];
+    size_t count = vas_get_partitions(process, partitions, COUNT_OF(partitions));
+    uint64_t kernel = 0;
+    for (size_t i = 0; i < count && i < COUNT_OF(partitions); i++)
+        if (partitions[i].kind == VAS_PARTITION_KERNEL)
+            kernel = partitions[i].first;
+    uint64_t quad = 0;
+    printf("  Reading the first kernel-mode address from user mode:\n");
+    snprintf(call, sizeof call, "value = *(ULONG64 *)%s;", address_label(kernel, bits).s);
+    status = vas_read(process, kernel, &quad, sizeof quad, &e);
+    show_exception(call, status, &e,
+                   &(vas_exception){VAS_STATUS_ACCESS_VIOLATION, VAS_EXCEPTION_READ_FAULT, kernel}, bits);
+
+    vas_process_counters counters;
+    expect(vas_process_get_counters(process, &counters), "vas_process_get_counters");
+    print_text("System space is the same in every process, but only kernel-mode code may touch it: "
+               "from user mode, any access there is an access violation. The process's counters "
+               "recorded everything: %" PRIu64 " page faults, of which %" PRIu64 " demand-zero, %" PRIu64
+               " guard-page and %" PRIu64 " access violations.",
+               counters.page_fault_count, counters.demand_zero_faults, counters.guard_page_faults,
+               counters.access_violations);
+    finish_machine(machine);
+}
+
+static void tour_faults(void)
+{
+    show_demand_zero();
+    show_exceptions();
+}
+
 /* ---- The tour ---------------------------------------------------------------------------- */
 
 typedef struct section {
@@ -513,6 +1044,8 @@ static const section sections[] = {
     {"Reservations, pages and protection", tour_granularity},
     {"When calls fail", tour_errors},
     {"Commit charge", tour_commit_charge},
+    {"Physical memory and page tables", tour_physical},
+    {"Page faults and exceptions", tour_faults},
 };
 
 int cli_tour(int argc, char **argv)
