@@ -147,7 +147,7 @@ typedef struct vas_process_config {   /* a zeroed struct means the defaults */
     int large_address_aware;      /* 0 = the default (yes for 64-bit, no for 32-bit), 1 = yes, -1 = no */
     int dep;                      /* data execution prevention: 0 = the default (on), 1 = on and
                                      permanent, -1 = off (32-bit processes only, as on Windows) */
-    uint32_t tlb_entries;         /* software TLB size, a power of two up to 2^20; 0 = 1024;
+    uint32_t tlb_entries;         /* software TLB size, a power of two up to 2^20; 0 = 16384;
                                      VAS_TLB_DISABLED runs every access through the page tables */
 } vas_process_config;
 
@@ -278,6 +278,10 @@ typedef struct vas_translation {
 uint32_t vas_translate(vas_process *process, uint64_t address, uint32_t access, vas_translation *translation,
                        vas_exception *exception);
 uint64_t vas_mapping_generation(vas_process *process);
+/* The address of that counter, so that an embedder's own inline fast path can check a cached
+   translation without a call: `if (*generation == t.generation) use t.host`. It stays valid for
+   the life of the process. */
+const uint64_t *vas_mapping_generation_address(vas_process *process);
 void     vas_tlb_flush(vas_process *process);
 
 /* SetProcessDEPPolicy for 32-bit processes: 0 turns DEP off, VAS_PROCESS_DEP_ENABLE turns it on for

@@ -26,7 +26,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define DEFAULT_TLB_ENTRIES 1024u
+#define DEFAULT_TLB_ENTRIES 16384u /* 64 MB of 4 KB pages */
 #define MAX_TLB_ENTRIES (1u << 20)
 
 /* ---- The TLB ------------------------------------------------------------------------------ */
@@ -42,13 +42,11 @@ uint32_t tlb_create(vas_process *p, uint32_t entries)
         entries = DEFAULT_TLB_ENTRIES;
     if (entries > MAX_TLB_ENTRIES || (entries & (entries - 1)))
         return VAS_STATUS_INVALID_PARAMETER;
-    p->tlb = malloc(entries * sizeof *p->tlb);
+    p->tlb = calloc(entries, sizeof *p->tlb); /* all empty */
     if (!p->tlb)
         return VAS_STATUS_NO_MEMORY;
     p->tlb_mask = entries - 1;
     p->tlb_enabled = !disabled;
-    for (uint32_t i = 0; i < entries; i++)
-        p->tlb[i] = empty_entry;
     return VAS_STATUS_SUCCESS;
 }
 
@@ -63,8 +61,7 @@ void tlb_invalidate(vas_process *p, uint64_t start, uint64_t end)
     p->generation++;
     uint64_t first = start >> p->page_shift, last = (end - 1) >> p->page_shift;
     if (last - first >= p->tlb_mask) {
-        for (uint64_t i = 0; i <= p->tlb_mask; i++)
-            p->tlb[i] = empty_entry;
+        memset(p->tlb, 0, (p->tlb_mask + 1) * sizeof *p->tlb);
         return;
     }
     for (uint64_t page = first; page <= last; page++) {
@@ -196,10 +193,11 @@ static uint32_t access_locked(vas_process *p, uint64_t address, uint8_t *buf, si
                               vas_exception *exception)
 {
     uint64_t last = address + (size - 1);
-    if (last < address) { /* runs past the top of the address space */
-        uint64_t top = align_down(UINT64_MAX, p->page_size);
-        return raise(p, exception, VAS_STATUS_ACCESS_VIOLATION, kind, address > top ? address : top);
-    }
+    bool wraps = last < address; /* runs past the top of the address space */
+    if (wraps)
+        last = UINT64_MAX; /* the pages up to the top are checked in order, as for any access:
+                              the first one that faults is reported (the top page is system
+                              space, so one always does) */
     for (uint64_t at = address;;) {
         if (!resolve(p, at, kind, exception))
             return exception->code;
@@ -208,6 +206,8 @@ static uint32_t access_locked(vas_process *p, uint64_t address, uint8_t *buf, si
             break;
         at = next;
     }
+    if (wraps) /* unreachable: no layout lets user mode reach the top page */
+        return raise(p, exception, VAS_STATUS_ACCESS_VIOLATION, kind, align_down(UINT64_MAX, p->page_size));
     for (uint64_t at = address; at <= last && at >= address;) {
         uint64_t offset = at & (p->page_size - 1);
         size_t chunk = (size_t)(p->page_size - offset);
@@ -224,8 +224,9 @@ static uint32_t access_locked(vas_process *p, uint64_t address, uint8_t *buf, si
     return VAS_STATUS_SUCCESS;
 }
 
-static uint32_t access_slow(vas_process *p, uint64_t address, void *buf, size_t size, uint32_t kind,
-                            vas_exception *exception)
+/* Kept out of line so that the fast paths below stay small leaf functions. */
+static __attribute__((noinline)) uint32_t access_slow(vas_process *p, uint64_t address, void *buf, size_t size,
+                                                      uint32_t kind, vas_exception *exception)
 {
     vas_exception ignored;
     if (!exception)
@@ -369,6 +370,11 @@ uint32_t vas_translate(vas_process *p, uint64_t address, uint32_t access, vas_tr
 uint64_t vas_mapping_generation(vas_process *p)
 {
     return p && p->magic == PROCESS_MAGIC ? p->generation : 0;
+}
+
+const uint64_t *vas_mapping_generation_address(vas_process *p)
+{
+    return p && p->magic == PROCESS_MAGIC ? &p->generation : NULL;
 }
 
 void vas_tlb_flush(vas_process *p)

@@ -79,6 +79,8 @@ VAS_INTERNAL void vad_insert(vad_tree *t, vad *v);       /* v must overlap nothi
 VAS_INTERNAL void vad_remove(vad_tree *t, vad *v);       /* unlinks; does not free */
 VAS_INTERNAL vad *vad_find(const vad_tree *t, uint64_t address);              /* containing */
 VAS_INTERNAL vad *vad_first_ending_after(const vad_tree *t, uint64_t address); /* end > address */
+/* The allocation holding address, or else the first one above it (NULL when there is none). */
+VAS_INTERNAL vad *vad_find_or_next(const vad_tree *t, uint64_t address);
 VAS_INTERNAL vad *vad_last_starting_before(const vad_tree *t, uint64_t address); /* start < address */
 VAS_INTERNAL bool vad_overlaps(const vad_tree *t, uint64_t start, uint64_t end);
 /* The lowest (or, top_down, the highest) base in [low, high) aligned to `alignment` where
@@ -188,7 +190,9 @@ VAS_INTERNAL int pagetable_check(const vas_process *p);
 
 /* ---- access.c: faults, reads, writes, execution, the TLB -------------------------------- */
 
-#define TLB_EMPTY UINT64_MAX
+/* Page 0 lies in the NULL partition and is never filled, so 0 marks an empty tag: a TLB fresh
+   from calloc is empty, and the host only commits the slots a process uses. */
+#define TLB_EMPTY 0
 
 typedef struct tlb_entry {
     uint64_t read_tag, write_tag, execute_tag; /* the virtual page number, or TLB_EMPTY */

@@ -371,10 +371,9 @@ uint32_t region_query(vas_process *p, uint64_t address, vas_memory_basic_informa
     if (address > p->shape.highest)
         return VAS_STATUS_INVALID_PARAMETER;
     uint64_t page = align_down(address, p->page_size);
-    vad *v = vad_find(&p->vads, page);
-    if (!v) {
-        vad *next = vad_first_ending_after(&p->vads, page);
-        uint64_t end = next ? next->start : p->shape.highest + 1;
+    vad *v = vad_find_or_next(&p->vads, page); /* one descent for a free page as for a used one */
+    if (!v || v->start > page) {
+        uint64_t end = v ? v->start : p->shape.highest + 1;
         *info = (vas_memory_basic_information){page, 0, 0, end - page, VAS_MEM_FREE, VAS_PAGE_NOACCESS, 0};
         return VAS_STATUS_SUCCESS;
     }

@@ -180,6 +180,22 @@ vad *vad_find(const vad_tree *t, uint64_t address)
     return NULL;
 }
 
+vad *vad_find_or_next(const vad_tree *t, uint64_t address)
+{
+    vad *n = t->root, *next = NULL;
+    while (n) {
+        if (address < n->start) {
+            next = n;
+            n = n->left;
+        } else if (address >= n->end) {
+            n = n->right;
+        } else {
+            return n;
+        }
+    }
+    return next;
+}
+
 vad *vad_first_ending_after(const vad_tree *t, uint64_t address)
 {
     vad *n = t->root, *best = NULL;
@@ -388,6 +404,13 @@ static bool reserve_runs(vad *v, uint32_t needed)
 bool vad_set_pages(vad *v, uint64_t page_shift, uint64_t first, uint64_t count, uint32_t protect)
 {
     uint64_t last = first + count, pages = (v->end - v->start) >> page_shift;
+    if (first == 0 && count == pages) {
+        /* The whole allocation (the usual commit or decommit): one run, no room to reserve. */
+        v->runs[0] = (page_run){0, protect};
+        v->run_count = 1;
+        v->committed_pages = protect ? pages : 0;
+        return true;
+    }
     /* The new runs: [keep runs before first] [head of the run holding first] [new run]
        [tail of the run holding last-1] [keep runs after]; then merge equal neighbours. */
     uint32_t i = vad_run_index(v, first);
