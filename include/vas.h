@@ -187,7 +187,7 @@ size_t   vas_virtual_query(vas_process *process, uint64_t address,
 
 /* VirtualAlloc2's MEM_ADDRESS_REQUIREMENTS: where a reservation may be placed.
    lowest_starting_address: 64 KB aligned, 0 = no bound; highest_ending_address: a multiple of
-   64 KB minus 1, 0 = no bound; alignment: 0 or a power of two of at least 64 KB. */
+   the page size minus 1, 0 = no bound; alignment: 0 or a power of two of at least 64 KB. */
 typedef struct vas_address_requirements {
     uint64_t lowest_starting_address;
     uint64_t highest_ending_address;

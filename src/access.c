@@ -251,7 +251,9 @@ static inline uint8_t *tlb_hit(vas_process *p, uint64_t address, size_t size, si
     const tlb_entry *e = &p->tlb[page & p->tlb_mask];
     uint64_t tag;
     memcpy(&tag, (const uint8_t *)e + tag_offset, sizeof tag);
-    return tag == page && size <= p->page_size - offset ? e->host + offset : NULL;
+    /* An empty tag is 0 (TLB_EMPTY), which is also page 0's number: page 0 (the NULL
+       partition, never filled) must miss, or a NULL-pointer access would use an empty slot. */
+    return tag == page && page != 0 && size <= p->page_size - offset ? e->host + offset : NULL;
 }
 
 static inline void copy_small(void *to, const void *from, size_t size)

@@ -71,6 +71,9 @@ static inline bool vad_is_charged(const vad *v) { return !(v->flags & VAD_NO_CHA
 typedef struct vad_tree {
     vad *root;
     uint64_t count;
+    vad *hint;                        /* the allocation inserted last, or NULL: vad_find looks
+                                         there first (NT's VadHint), so the commit and free that
+                                         follow a reservation skip the descent */
 } vad_tree;
 
 VAS_INTERNAL vad *vad_new(uint64_t start, uint64_t end, uint32_t allocation_protect, uint32_t type);

@@ -230,7 +230,10 @@ static bool walk_range(range_op *op, uint64_t table, int level, uint64_t table_b
             physical_release(&p->machine->physical, frame);
             p->working_set_pages--;
         } else {
-            write_entry(p, table, (uint32_t)i, pte_make(p, frame, op->protect, entry & PTE_DIRTY));
+            /* Only a valid entry has a Dirty bit: in a transition entry bit 6 belongs to the
+               protection mask (bits 5-9). */
+            bool dirty = (entry & PTE_VALID) && (entry & PTE_DIRTY);
+            write_entry(p, table, (uint32_t)i, pte_make(p, frame, op->protect, dirty));
         }
     }
     return level > 0 && p->machine->physical.pfn[table].share_count == 0;

@@ -157,18 +157,24 @@ void vad_insert(vad_tree *t, vad *v)
     update(v);
     t->root = insert_at(t->root, v);
     t->count++;
+    t->hint = v;
 }
 
 void vad_remove(vad_tree *t, vad *v)
 {
     t->root = remove_at(t->root, v);
     t->count--;
+    if (t->hint == v)
+        t->hint = NULL;
     v->left = v->right = NULL;
 }
 
 vad *vad_find(const vad_tree *t, uint64_t address)
 {
-    vad *n = t->root;
+    vad *n = t->hint;
+    if (n && address >= n->start && address < n->end)
+        return n;
+    n = t->root;
     while (n) {
         if (address < n->start)
             n = n->left;
@@ -332,6 +338,7 @@ void vad_destroy_all(vad_tree *t)
     destroy_subtree(t->root);
     t->root = NULL;
     t->count = 0;
+    t->hint = NULL;
 }
 
 static void visit_subtree(vad *n, vad_visit_fn visit, void *context)
