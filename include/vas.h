@@ -285,8 +285,8 @@ const uint64_t *vas_mapping_generation_address(vas_process *process);
 void     vas_tlb_flush(vas_process *process);
 
 /* SetProcessDEPPolicy for 32-bit processes: 0 turns DEP off, VAS_PROCESS_DEP_ENABLE turns it on for
-   good. 64-bit processes always run with DEP (ERROR_NOT_SUPPORTED); once permanent, changes fail
-   with ERROR_ACCESS_DENIED. */
+   good. 64-bit processes always run with DEP, Windows 95/98 ones never (ERROR_NOT_SUPPORTED); once
+   permanent, changes fail with ERROR_ACCESS_DENIED. */
 #define VAS_PROCESS_DEP_ENABLE                      0x1u
 #define VAS_PROCESS_DEP_DISABLE_ATL_THUNK_EMULATION 0x2u
 int vas_set_process_dep_policy(vas_process *process, uint32_t flags);               /* 0 on failure */

@@ -396,14 +396,15 @@ int vas_set_process_dep_policy(vas_process *p, uint32_t flags)
         vas_set_last_error(VAS_ERROR_INVALID_HANDLE);
         return 0;
     }
-    if (p->bits == 64)
-        error = VAS_ERROR_NOT_SUPPORTED;
+    if (p->bits == 64 || p->machine->layout->win9x)
+        error = VAS_ERROR_NOT_SUPPORTED; /* always on, or (Windows 95/98) never there */
     else if (flags & ~(VAS_PROCESS_DEP_ENABLE | VAS_PROCESS_DEP_DISABLE_ATL_THUNK_EMULATION))
         error = VAS_ERROR_INVALID_PARAMETER;
     else if (p->dep_permanent)
         error = VAS_ERROR_ACCESS_DENIED;
     if (!error) {
         p->dep_enabled = p->dep_permanent = flags & VAS_PROCESS_DEP_ENABLE;
+        p->dep_flags = flags;
         tlb_invalidate(p, 0, UINT64_MAX); /* execute tags depend on DEP */
     }
     process_leave(p, !error);
@@ -423,7 +424,7 @@ int vas_get_process_dep_policy(vas_process *p, uint32_t *flags, int *permanent)
         vas_set_last_error(VAS_ERROR_NOACCESS);
         return 0;
     }
-    *flags = p->dep_enabled ? VAS_PROCESS_DEP_ENABLE : 0;
+    *flags = p->dep_enabled ? VAS_PROCESS_DEP_ENABLE | (p->dep_flags & VAS_PROCESS_DEP_DISABLE_ATL_THUNK_EMULATION) : 0;
     *permanent = p->dep_permanent;
     process_leave(p, false);
     return 1;

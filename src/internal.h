@@ -281,6 +281,7 @@ struct vas_process {
     uint64_t working_set_pages, peak_working_set_pages;
     uint64_t fault_count, demand_zero_faults, guard_page_faults, access_violations;
     bool dep_enabled, dep_permanent;
+    uint32_t dep_flags;               /* as last set: PROCESS_DEP_ENABLE, _DISABLE_ATL_THUNK_EMULATION */
     uint64_t generation;              /* moves on whenever a translation is changed or removed */
     tlb_entry *tlb;                   /* tlb_mask + 1 entries, direct mapped by page number */
     uint64_t tlb_mask;
