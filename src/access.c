@@ -267,42 +267,41 @@ static inline void copy_small(void *to, const void *from, size_t size)
     }
 }
 
-uint32_t vas_read(vas_process *p, uint64_t address, void *buffer, size_t size, vas_exception *exception)
+/* One TLB probe and a copy, or false for the slow path; inlined, so `to_guest` folds away. */
+static inline bool fast_access(vas_process *p, uint64_t address, void *buffer, size_t size, size_t tag_offset,
+                               bool to_guest, vas_exception *exception)
 {
     uint8_t *host;
-    if (p && p->magic == PROCESS_MAGIC && buffer &&
-        (host = tlb_hit(p, address, size, offsetof(tlb_entry, read_tag)))) {
+    if (!p || p->magic != PROCESS_MAGIC || !buffer || !(host = tlb_hit(p, address, size, tag_offset)))
+        return false;
+    if (to_guest)
+        copy_small(host, buffer, size);
+    else
         copy_small(buffer, host, size);
-        if (exception)
-            exception->code = 0;
+    if (exception)
+        exception->code = VAS_STATUS_SUCCESS;
+    return true;
+}
+
+uint32_t vas_read(vas_process *p, uint64_t address, void *buffer, size_t size, vas_exception *exception)
+{
+    if (fast_access(p, address, buffer, size, offsetof(tlb_entry, read_tag), false, exception))
         return VAS_STATUS_SUCCESS;
-    }
     return access_slow(p, address, buffer, size, VAS_EXCEPTION_READ_FAULT, exception);
 }
 
 uint32_t vas_write(vas_process *p, uint64_t address, const void *buffer, size_t size, vas_exception *exception)
 {
-    uint8_t *host;
-    if (p && p->magic == PROCESS_MAGIC && buffer &&
-        (host = tlb_hit(p, address, size, offsetof(tlb_entry, write_tag)))) {
-        copy_small(host, buffer, size);
-        if (exception)
-            exception->code = 0;
+    void *bytes = (void *)(uintptr_t)buffer; /* only read from, as the slow path knows by the kind */
+    if (fast_access(p, address, bytes, size, offsetof(tlb_entry, write_tag), true, exception))
         return VAS_STATUS_SUCCESS;
-    }
-    return access_slow(p, address, (void *)(uintptr_t)buffer, size, VAS_EXCEPTION_WRITE_FAULT, exception);
+    return access_slow(p, address, bytes, size, VAS_EXCEPTION_WRITE_FAULT, exception);
 }
 
 uint32_t vas_execute(vas_process *p, uint64_t address, void *buffer, size_t size, vas_exception *exception)
 {
-    uint8_t *host;
-    if (p && p->magic == PROCESS_MAGIC && buffer &&
-        (host = tlb_hit(p, address, size, offsetof(tlb_entry, execute_tag)))) {
-        copy_small(buffer, host, size);
-        if (exception)
-            exception->code = 0;
+    if (fast_access(p, address, buffer, size, offsetof(tlb_entry, execute_tag), false, exception))
         return VAS_STATUS_SUCCESS;
-    }
     return access_slow(p, address, buffer, size, VAS_EXCEPTION_EXECUTE_FAULT, exception);
 }
 

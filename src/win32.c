@@ -80,9 +80,20 @@ static int fail(uint32_t status)
 
 /* ---- Native calls ------------------------------------------------------------------------ */
 
-uint32_t vas_nt_allocate_virtual_memory_ex(vas_process *p, uint64_t *base, uint64_t *size,
-                                           uint32_t type, uint32_t protect,
-                                           const vas_address_requirements *req)
+/* The three native calls that act on a range share their frame: check the handle and the
+   pointers, work on copies of *base and *size, and write them back only on success. */
+typedef enum { RANGE_ALLOCATE, RANGE_FREE, RANGE_PROTECT } range_verb;
+
+typedef struct range_call {
+    range_verb verb;
+    uint64_t zero_bits;
+    uint32_t type;                    /* allocation or free type */
+    uint32_t protect;
+    const vas_address_requirements *requirements;
+    uint32_t *old_protect;
+} range_call;
+
+static uint32_t run_range_call(vas_process *p, uint64_t *base, uint64_t *size, const range_call *c)
 {
     uint32_t status = process_enter(p);
     if (status)
@@ -92,72 +103,51 @@ uint32_t vas_nt_allocate_virtual_memory_ex(vas_process *p, uint64_t *base, uint6
         return VAS_STATUS_ACCESS_VIOLATION;
     }
     uint64_t b = *base, s = *size;
-    status = region_allocate(p, &b, 0, &s, type, protect, req);
+    switch (c->verb) {
+    case RANGE_ALLOCATE:
+        status = region_allocate(p, &b, c->zero_bits, &s, c->type, c->protect, c->requirements);
+        break;
+    case RANGE_FREE:
+        status = region_free(p, &b, &s, c->type);
+        break;
+    case RANGE_PROTECT:
+        status = region_protect(p, &b, &s, c->protect, c->old_protect);
+        break;
+    }
     if (!status) {
         *base = b;
         *size = s;
     }
     process_leave(p, status == VAS_STATUS_SUCCESS);
     return status;
+}
+
+uint32_t vas_nt_allocate_virtual_memory_ex(vas_process *p, uint64_t *base, uint64_t *size,
+                                           uint32_t type, uint32_t protect,
+                                           const vas_address_requirements *req)
+{
+    range_call c = {.verb = RANGE_ALLOCATE, .type = type, .protect = protect, .requirements = req};
+    return run_range_call(p, base, size, &c);
 }
 
 uint32_t vas_nt_allocate_virtual_memory(vas_process *p, uint64_t *base, uint64_t zero_bits,
                                         uint64_t *size, uint32_t type, uint32_t protect)
 {
-    uint32_t status = process_enter(p);
-    if (status)
-        return status;
-    if (!base || !size) {
-        process_leave(p, false);
-        return VAS_STATUS_ACCESS_VIOLATION;
-    }
-    uint64_t b = *base, s = *size;
-    status = region_allocate(p, &b, zero_bits, &s, type, protect, NULL);
-    if (!status) {
-        *base = b;
-        *size = s;
-    }
-    process_leave(p, status == VAS_STATUS_SUCCESS);
-    return status;
+    range_call c = {.verb = RANGE_ALLOCATE, .zero_bits = zero_bits, .type = type, .protect = protect};
+    return run_range_call(p, base, size, &c);
 }
 
 uint32_t vas_nt_free_virtual_memory(vas_process *p, uint64_t *base, uint64_t *size, uint32_t free_type)
 {
-    uint32_t status = process_enter(p);
-    if (status)
-        return status;
-    if (!base || !size) {
-        process_leave(p, false);
-        return VAS_STATUS_ACCESS_VIOLATION;
-    }
-    uint64_t b = *base, s = *size;
-    status = region_free(p, &b, &s, free_type);
-    if (!status) {
-        *base = b;
-        *size = s;
-    }
-    process_leave(p, status == VAS_STATUS_SUCCESS);
-    return status;
+    range_call c = {.verb = RANGE_FREE, .type = free_type};
+    return run_range_call(p, base, size, &c);
 }
 
 uint32_t vas_nt_protect_virtual_memory(vas_process *p, uint64_t *base, uint64_t *size,
                                        uint32_t new_protect, uint32_t *old_protect)
 {
-    uint32_t status = process_enter(p);
-    if (status)
-        return status;
-    if (!base || !size) {
-        process_leave(p, false);
-        return VAS_STATUS_ACCESS_VIOLATION;
-    }
-    uint64_t b = *base, s = *size;
-    status = region_protect(p, &b, &s, new_protect, old_protect);
-    if (!status) {
-        *base = b;
-        *size = s;
-    }
-    process_leave(p, status == VAS_STATUS_SUCCESS);
-    return status;
+    range_call c = {.verb = RANGE_PROTECT, .protect = new_protect, .old_protect = old_protect};
+    return run_range_call(p, base, size, &c);
 }
 
 uint32_t vas_nt_query_virtual_memory(vas_process *p, uint64_t address, vas_memory_basic_information *info,
