@@ -295,7 +295,8 @@ int vas_get_process_dep_policy(vas_process *process, uint32_t *flags, int *perma
 /* ---- Physical memory, for teaching --------------------------------------------------------- */
 
 /* The physical address behind a virtual one, if its page is resident: STATUS_SUCCESS, else
-   STATUS_INVALID_ADDRESS (not touched yet, or not committed). Faults nothing in. */
+   STATUS_INVALID_ADDRESS (not touched yet, or not committed); STATUS_INVALID_PARAMETER outside
+   user space. Faults nothing in. */
 uint32_t vas_virtual_to_physical(vas_process *process, uint64_t address, uint64_t *physical_address);
 
 typedef struct vas_page_walk_level {
