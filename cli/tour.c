@@ -400,7 +400,7 @@ static void tour_errors(void)
     if (!process)
         return;
     vas_memory_status memory;
-    vas_get_memory_status(machine, &memory);
+    vas_global_memory_status(machine, &memory);
     uint64_t want = 2 * memory.commit_limit;
     print_text("Committed memory must be backed by RAM or the paging file, so the system refuses "
                "to commit more than it could ever back. A small machine: %s of RAM, no paging "
@@ -427,7 +427,7 @@ typedef struct snapshot {
 
 static void take_snapshot(vas_machine *machine, vas_process *process, snapshot *s)
 {
-    vas_get_memory_status(machine, &s->machine);
+    vas_global_memory_status(machine, &s->machine);
     vas_get_physical_status(machine, &s->physical);
     expect(vas_process_get_counters(process, &s->process), "vas_process_get_counters");
 }
@@ -472,7 +472,7 @@ static void tour_commit_charge(void)
 
     print_text("Committed pages are charged against the machine's commit limit (RAM plus paging "
                "files) from the moment they are committed, touched or not. The machine-wide view "
-               "is GlobalMemoryStatusEx's (vas_get_memory_status), the per-process one the "
+               "is GlobalMemoryStatusEx's (vas_global_memory_status), the per-process one the "
                "process's counters (vas_process_get_counters). Four snapshots of one process on "
                "the default machine: at start, then after each of\n"
                "  base = VirtualAlloc(NULL, %s, MEM_RESERVE, PAGE_READWRITE) = %s\n"

@@ -160,7 +160,7 @@ static snapshot take(state *s, vas_process *p)
     snapshot x;
     memset(&x, 0, sizeof x);
     vas_process_get_counters(p, &x.counters);
-    vas_get_memory_status(s->machine, &x.status);
+    vas_global_memory_status(s->machine, &x.status);
     return x;
 }
 
@@ -437,7 +437,7 @@ static void op_info(state *s)
                 c.virtual_size, c.commit_charge);
     }
     vas_memory_status ms;
-    vas_get_memory_status(s->machine, &ms);
+    vas_global_memory_status(s->machine, &ms);
     REQUIRE(ms.commit_total <= ms.commit_limit && ms.commit_peak >= ms.commit_total, ms.commit_total, ms.commit_limit);
     vas_partition parts[8];
     size_t n = vas_get_partitions(p, parts, u8(s) % 9);

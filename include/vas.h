@@ -387,18 +387,28 @@ typedef struct vas_process_counters {
 } vas_process_counters;
 int vas_process_get_counters(vas_process *process, vas_process_counters *counters); /* 0 on failure */
 
-/* The GlobalMemoryStatusEx view of the commit charge. */
+/* GlobalMemoryStatusEx: bytes, like MEMORYSTATUSEX. 0 on failure (a bad handle or NULL). */
 typedef struct vas_memory_status {
     uint64_t total_phys;             /* RAM */
+    uint64_t avail_phys;             /* zeroed + free + standby frames (ullAvailPhys) */
     uint64_t commit_limit;           /* RAM + paging files (ullTotalPageFile) */
     uint64_t commit_total;           /* commit charged now */
     uint64_t commit_peak;
     uint64_t avail_commit;           /* limit - total (ullAvailPageFile) */
     uint32_t process_count;
-    uint64_t avail_phys;             /* RAM not in use: zeroed + free + standby frames (ullAvailPhys) */
     uint32_t memory_load;            /* percent of RAM in use (dwMemoryLoad) */
 } vas_memory_status;
-void vas_get_memory_status(vas_machine *machine, vas_memory_status *status);
+int vas_global_memory_status(vas_machine *machine, vas_memory_status *status);
+
+/* GetProcessMemoryInfo: bytes, like PROCESS_MEMORY_COUNTERS. 0 on failure. */
+typedef struct vas_process_memory_counters {
+    uint64_t page_fault_count;
+    uint64_t working_set_size;
+    uint64_t peak_working_set_size;
+    uint64_t pagefile_usage;         /* the process's commit charge */
+    uint64_t peak_pagefile_usage;
+} vas_process_memory_counters;
+int vas_get_process_memory_info(vas_process *process, vas_process_memory_counters *counters);
 
 /* Process identity. */
 const char *vas_process_name(vas_process *process);

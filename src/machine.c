@@ -308,23 +308,38 @@ int vas_process_get_counters(vas_process *p, vas_process_counters *c)
     return 1;
 }
 
-void vas_get_memory_status(vas_machine *m, vas_memory_status *s)
+int vas_global_memory_status(vas_machine *m, vas_memory_status *s)
 {
-    if (!s)
-        return;
-    memset(s, 0, sizeof *s);
-    if (!m || m->magic != MACHINE_MAGIC)
-        return;
+    if (!m || m->magic != MACHINE_MAGIC || !s) {
+        vas_set_last_error(s ? VAS_ERROR_INVALID_HANDLE : VAS_ERROR_NOACCESS);
+        return 0;
+    }
     pthread_mutex_lock(&m->lock);
+    *s = (vas_memory_status){0};
     s->total_phys = m->ram_bytes;
+    s->avail_phys = physical_available(&m->physical) << m->physical.page_shift;
     s->commit_limit = m->commit_limit;
     s->commit_total = m->commit_total;
     s->commit_peak = m->commit_peak;
     s->avail_commit = m->commit_limit - m->commit_total;
     s->process_count = m->process_count;
-    s->avail_phys = physical_available(&m->physical) << m->physical.page_shift;
     s->memory_load = (uint32_t)((s->total_phys - s->avail_phys) / (s->total_phys / 100)); /* rounds down */
     pthread_mutex_unlock(&m->lock);
+    return 1;
+}
+
+int vas_get_process_memory_info(vas_process *p, vas_process_memory_counters *c)
+{
+    vas_process_counters all;
+    if (!c) {
+        vas_set_last_error(VAS_ERROR_NOACCESS);
+        return 0;
+    }
+    if (!vas_process_get_counters(p, &all))
+        return 0;
+    *c = (vas_process_memory_counters){all.page_fault_count, all.working_set_size, all.peak_working_set_size,
+                                       all.commit_charge, all.peak_commit_charge};
+    return 1;
 }
 
 const char *vas_process_name(vas_process *p)

@@ -86,7 +86,7 @@ static inline void snap_take(const fx *f, snapshot *s)
         address = end;
     }
     vas_process_get_counters(f->p, &s->counters); /* writes fields only: padding stays zero */
-    vas_get_memory_status(f->m, &s->status);
+    vas_global_memory_status(f->m, &s->status);
     vas_set_last_error(saved);
 }
 
@@ -184,7 +184,7 @@ static inline vas_process_counters counters_of(vas_process *p)
 static inline vas_memory_status status_of(vas_machine *m)
 {
     vas_memory_status s;
-    vas_get_memory_status(m, &s);
+    vas_global_memory_status(m, &s);
     return s;
 }
 

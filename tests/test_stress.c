@@ -523,7 +523,7 @@ static void check_everything(void)
     }
     SAME("vas_check", vas_check(machine), 0);
     vas_memory_status ms;
-    vas_get_memory_status(machine, &ms);
+    vas_global_memory_status(machine, &ms);
     SAME("commit_total", ms.commit_total, M.committed * M.page);
     SAME("commit_limit", ms.commit_limit, M.commit_limit);
 }

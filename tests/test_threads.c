@@ -293,7 +293,7 @@ static void test_threads(void)
     CHECK_EQ(c.commit_charge, shared_commit);
     CHECK_EQ(c.virtual_size, shared_size + 0x10000);
     vas_memory_status ms;
-    vas_get_memory_status(machine, &ms);
+    vas_global_memory_status(machine, &ms);
     CHECK_EQ(ms.commit_total, machine_commit + shared_commit);
     CHECK_EQ(ms.process_count, (uint32_t)threads + 1);
     printf("test_threads: %d threads x %llu calls (seed %llu), %llu short-lived processes; "
@@ -304,7 +304,7 @@ static void test_threads(void)
     /* Tear down from several threads too: each destroys its own process. */
     for (int i = 0; i < threads; i++)
         vas_process_destroy(workers[i].own.process);
-    vas_get_memory_status(machine, &ms);
+    vas_global_memory_status(machine, &ms);
     CHECK_EQ(ms.commit_total, shared_commit);
     CHECK_EQ(vas_check(machine), 0);
     vas_machine_destroy(machine);

@@ -677,7 +677,7 @@ static void test_bad_tlb_sizes(void)
         CHECK_FAILS(vas_process_create(m, &pc), VAS_ERROR_INVALID_PARAMETER);
     }
     vas_memory_status s;
-    vas_get_memory_status(m, &s);
+    vas_global_memory_status(m, &s);
     CHECK_EQ(s.process_count, 0);
     vas_physical_status ps;
     vas_get_physical_status(m, &ps);
