@@ -77,6 +77,7 @@ const char *vas_version(void);
 #define VAS_ERROR_BAD_LENGTH         24u
 #define VAS_ERROR_NOT_SUPPORTED      50u
 #define VAS_ERROR_INVALID_PARAMETER  87u
+#define VAS_ERROR_NOT_LOCKED         158u
 #define VAS_ERROR_ALREADY_EXISTS     183u
 #define VAS_ERROR_BAD_EXE_FORMAT     193u
 #define VAS_ERROR_PARTIAL_COPY       299u
@@ -85,6 +86,7 @@ const char *vas_version(void);
 #define VAS_ERROR_SWAPERROR          999u
 #define VAS_ERROR_FILE_INVALID       1006u
 #define VAS_ERROR_MAPPED_ALIGNMENT   1132u
+#define VAS_ERROR_WORKING_SET_QUOTA  1453u
 #define VAS_ERROR_COMMITMENT_LIMIT   1455u
 
 /* ---- NTSTATUS values (ntstatus.h) -------------------------------------------------------- */
@@ -139,7 +141,19 @@ typedef struct vas_machine_config {   /* a zeroed struct means the defaults */
     uint64_t ram_bytes;           /* simulated physical memory; 0 = 256 MiB */
     uint64_t pagefile_bytes;      /* 0 = 512 MiB; VAS_NO_PAGEFILE for none */
     const char *pagefile_path;    /* NULL = a temporary file, removed with the machine */
+    /* your fields follow */
+    const struct vas_backing_ops *pagefile_ops; /* non-NULL: the first paging file is this backing
+                                     store (with pagefile_file) instead of a host file */
+    void *pagefile_file;
+    uint32_t replacement_policy;  /* VAS_REPLACE_WS_AGING (0, Windows), _FIFO, _CLOCK, _LRU */
 } vas_machine_config;
+
+/* Page replacement policies: which pages trimming takes out of a working set first. */
+#define VAS_REPLACE_WS_AGING 0u   /* Windows: accessed bit and a 2-bit age, oldest out first */
+#define VAS_REPLACE_FIFO     1u   /* the page that came in first */
+#define VAS_REPLACE_CLOCK    2u   /* second chance on the accessed bit */
+#define VAS_REPLACE_LRU      3u   /* exact least recently used: every access goes through the
+                                     page tables (the TLB is off), so it is slow by design */
 
 typedef struct vas_process_config {   /* a zeroed struct means the defaults */
     const char *name;             /* e.g. "notepad.exe"; NULL = "process.exe" */
@@ -292,6 +306,55 @@ void     vas_tlb_flush(vas_process *process);
 int vas_set_process_dep_policy(vas_process *process, uint32_t flags);               /* 0 on failure */
 int vas_get_process_dep_policy(vas_process *process, uint32_t *flags, int *permanent); /* 0 on failure */
 
+/* ---- Paging files, working sets and memory pressure --------------------------------------- */
+
+/* A backing store for a paging file: all page I/O goes through these, so tests can put memory
+   behind a paging file and make any read or write fail. Each returns 0 on success. */
+typedef struct vas_backing_ops {
+    int (*read)(void *file, uint64_t offset, void *buffer, size_t size);
+    int (*write)(void *file, uint64_t offset, const void *buffer, size_t size);
+    void (*close)(void *file);    /* may be NULL; called when the machine is destroyed */
+} vas_backing_ops;
+
+/* Adds a paging file (up to 16 per machine, as on Windows): a host file at path (NULL: a
+   temporary file), or a backing store. size: whole pages. The commit limit grows by size.
+   0 on failure: ERROR_PATH_NOT_FOUND (3), ERROR_ACCESS_DENIED, ERROR_DISK_FULL (112),
+   ERROR_INVALID_PARAMETER, ERROR_NOT_ENOUGH_MEMORY past 16 files. */
+int vas_add_paging_file(vas_machine *machine, const char *path, uint64_t size);
+int vas_add_paging_file_ops(vas_machine *machine, const vas_backing_ops *ops, void *file, uint64_t size);
+
+typedef struct vas_paging_status {
+    uint32_t paging_files;
+    uint64_t pagefile_bytes;      /* all paging files */
+    uint64_t pagefile_used;       /* bytes of slots holding pages */
+    uint64_t reads, writes;       /* I/O calls (a write may carry several pages) */
+    uint64_t pages_written;
+    uint64_t read_errors, write_errors;
+    uint64_t repurposed;          /* standby frames given to a new owner */
+    uint64_t trims, trimmed_pages;
+} vas_paging_status;
+void vas_get_paging_status(vas_machine *machine, vas_paging_status *status);
+
+/* SetProcessWorkingSetSize / GetProcessWorkingSetSize, in bytes. Windows' defaults: 50 and 345
+   pages, soft limits (a working set may grow past its maximum while memory is plentiful).
+   Both (uint64_t)-1 empties the working set. 0 on failure (87: minimum above maximum, or a
+   maximum beyond RAM). */
+int vas_set_process_working_set_size(vas_process *process, uint64_t minimum, uint64_t maximum);
+int vas_get_process_working_set_size(vas_process *process, uint64_t *minimum, uint64_t *maximum);
+/* EmptyWorkingSet: trims every unlocked page of the process. */
+int vas_empty_working_set(vas_process *process);
+/* The modified page writer, on demand: writes every modified page to the paging files. Returns
+   the pages written. */
+uint64_t vas_write_modified_pages(vas_machine *machine);
+
+/* VirtualLock / VirtualUnlock: locked pages stay in the working set and are never trimmed. All
+   pages must be committed and accessible (ERROR_NOACCESS 998; a guard page fails with the raw
+   STATUS_GUARD_PAGE_VIOLATION and loses its guard); a process may lock its minimum working set
+   less 8 pages (ERROR_WORKING_SET_QUOTA 1453). Unlocking pages that are not locked fails with
+   ERROR_NOT_LOCKED (158) and takes them out of the working set. */
+int vas_virtual_lock(vas_process *process, uint64_t address, uint64_t size);
+int vas_virtual_unlock(vas_process *process, uint64_t address, uint64_t size);
+
 /* ---- Physical memory, for teaching --------------------------------------------------------- */
 
 /* The physical address behind a virtual one, if its page is resident: STATUS_SUCCESS, else
@@ -384,6 +447,10 @@ typedef struct vas_process_counters {
     uint64_t guard_page_faults;
     uint64_t access_violations;
     uint64_t page_table_pages;       /* table pages, the root included (VMMap's "Page Table") */
+    uint64_t soft_faults;            /* pages taken back from standby or modified: no I/O */
+    uint64_t hard_faults;            /* pages read back from a paging file */
+    uint64_t in_page_errors;         /* paging-file reads that failed */
+    uint64_t locked_pages;           /* VirtualLock */
 } vas_process_counters;
 int vas_process_get_counters(vas_process *process, vas_process_counters *counters); /* 0 on failure */
 

@@ -119,6 +119,64 @@ static bool protect_allows(const vas_process *p, uint32_t protect, uint32_t kind
     return true;
 }
 
+/* Gives a page that may be accessed a frame: back from standby or modified (a soft fault), read
+   from a paging file (a hard fault), or zeroed (a demand-zero fault). Builds missing tables.
+   Returns the page's new PTE, or 0 after raising the exception. */
+static uint64_t page_in(vas_process *p, uint64_t page, uint64_t pte, uint32_t protect, uint64_t *leaf,
+                        uint32_t kind, uint64_t address, vas_exception *exception)
+{
+    vas_machine *m = p->machine;
+    physical_memory *pm = &m->physical;
+    uint64_t frame;
+    if (pte & PTE_TRANSITION) {
+        frame = pte_frame(p, pte);
+        if (pm->pfn[frame].list != FRAME_ACTIVE) { /* trimmed, but still in memory */
+            physical_unpark(pm, frame);
+            if (!ws_insert(p, page, frame)) {
+                physical_park(pm, frame);
+                raise(p, exception, VAS_STATUS_NO_MEMORY, kind, address);
+                return 0;
+            }
+            pm->pfn[frame].share_count = 1;
+            p->soft_faults++;
+            p->fault_count++;
+        }
+        return pte_make(p, frame, protect, false);
+    }
+    /* A new frame, and perhaps new tables: make room first, as the balance-set manager would. */
+    if (!ws_make_available(m, (uint64_t)p->pt->levels + 1) || !(*leaf = pagetable_leaf(p, page, true))) {
+        raise(p, exception, VAS_STATUS_NO_MEMORY, kind, address); /* RAM full of locked pages */
+        return 0;
+    }
+    uint32_t file;
+    uint64_t slot;
+    if (pagefile_pte_decode(m, pte, &file, &slot)) {
+        frame = physical_take(pm, FRAME_FOR_OVERWRITE);
+        if (!pagefile_read(m, file, slot, physical_bytes(pm, frame))) {
+            /* The page stays in the paging file; a later touch may succeed. */
+            physical_release(pm, frame);
+            p->in_page_errors++;
+            raise(p, exception, VAS_STATUS_IN_PAGE_ERROR, kind, address);
+            return 0;
+        }
+        pm->pfn[frame].original_pte = pte; /* the slot holds a clean copy while it stays clean */
+        p->hard_faults++;
+    } else {
+        frame = physical_take(pm, FRAME_FOR_ZERO);
+        pm->pfn[frame].original_pte = pte_make_demand_zero(protect);
+        p->demand_zero_faults++;
+    }
+    pm->pfn[frame].share_count = 1;
+    if (!ws_insert(p, page, frame)) {
+        pm->pfn[frame].original_pte = 0; /* the paging-file copy, if any, stays where it was */
+        physical_release(pm, frame);
+        raise(p, exception, VAS_STATUS_NO_MEMORY, kind, address);
+        return 0;
+    }
+    p->fault_count++;
+    return pte_make(p, frame, protect, false);
+}
+
 /* Makes the page holding `address` accessible for `kind` and returns its bytes, or raises the
    exception (`address` is what the exception reports). The machine lock is held. */
 static uint8_t *resolve(vas_process *p, uint64_t address, uint32_t kind, vas_exception *exception)
@@ -132,9 +190,11 @@ static uint8_t *resolve(vas_process *p, uint64_t address, uint32_t kind, vas_exc
     uint64_t leaf = pagetable_leaf(p, page, false);
     uint64_t pte = leaf ? pagetable_read(p, leaf, pagetable_index(p, page, p->pt->levels - 1)) : 0;
     if (!(pte & PTE_VALID)) {
+        /* Not valid: the allocation tree says what the page may be. */
         vad *v = vad_find(&p->vads, page);
         uint64_t index = v ? (page - v->start) >> p->page_shift : 0;
         uint32_t protect = v ? v->runs[vad_run_index(v, index)].protect : 0;
+        bool kept = (pte & PTE_TRANSITION) && pm->pfn[pte_frame(p, pte)].list == FRAME_ACTIVE;
         if (protect & VAS_PAGE_GUARD) {
             /* The guard goes with the first touch; the access itself is not performed. */
             uint32_t unguarded = protect & ~VAS_PAGE_GUARD;
@@ -142,7 +202,7 @@ static uint8_t *resolve(vas_process *p, uint64_t address, uint32_t kind, vas_exc
                 raise(p, exception, VAS_STATUS_NO_MEMORY, kind, address);
                 return NULL;
             }
-            if (pte & PTE_TRANSITION)
+            if (kept)
                 pagetable_set(p, leaf, page, pte_make(p, pte_frame(p, pte), unguarded, false));
             tlb_invalidate(p, page, page + p->page_size);
             p->guard_page_faults++;
@@ -153,27 +213,8 @@ static uint8_t *resolve(vas_process *p, uint64_t address, uint32_t kind, vas_exc
             raise(p, exception, VAS_STATUS_ACCESS_VIOLATION, kind, address);
             return NULL;
         }
-        if (pte & PTE_TRANSITION) { /* the frame stayed while the page was inaccessible */
-            pte = pte_make(p, pte_frame(p, pte), protect, false);
-        } else {
-            /* Demand zero: build the missing tables, then take a zeroed frame. Until paging
-               exists, running out of frames raises STATUS_NO_MEMORY (Windows would page). */
-            if (!(leaf = pagetable_leaf(p, page, true))) {
-                raise(p, exception, VAS_STATUS_NO_MEMORY, kind, address);
-                return NULL;
-            }
-            uint64_t frame = physical_take_zeroed(pm);
-            if (!frame) {
-                raise(p, exception, VAS_STATUS_NO_MEMORY, kind, address);
-                return NULL;
-            }
-            pm->pfn[frame].share_count = 1;
-            pte = pte_make(p, frame, protect, false);
-            p->fault_count++;
-            p->demand_zero_faults++;
-            if (++p->working_set_pages > p->peak_working_set_pages)
-                p->peak_working_set_pages = p->working_set_pages;
-        }
+        if (!(pte = page_in(p, page, pte, protect, &leaf, kind, address, exception)))
+            return NULL;
         pagetable_set(p, leaf, page, pte);
     }
     if (!pte_allows(p, pte, kind)) {
@@ -183,9 +224,17 @@ static uint8_t *resolve(vas_process *p, uint64_t address, uint32_t kind, vas_exc
     uint64_t updated = pte | PTE_ACCESSED | (kind == VAS_EXCEPTION_WRITE_FAULT ? PTE_DIRTY : 0);
     if (updated != pte)
         pagetable_set(p, leaf, page, updated);
-    uint8_t *host = physical_bytes(pm, pte_frame(p, pte));
+    uint64_t frame = pte_frame(p, pte);
+    if (p->machine->policy == VAS_REPLACE_LRU) /* exact LRU: every access is seen here */
+        p->ws[pm->pfn[frame].ws_index].tick = ++p->ws_clock;
+    uint8_t *host = physical_bytes(pm, frame);
     tlb_fill(p, page >> p->page_shift, host, updated, kind);
     return host;
+}
+
+bool fault_in_page(vas_process *p, uint64_t page, vas_exception *exception)
+{
+    return resolve(p, page, VAS_EXCEPTION_READ_FAULT, exception) != NULL;
 }
 
 /* Moves bytes between the guest range and buf after checking every page it touches. */
@@ -213,7 +262,12 @@ static uint32_t access_locked(vas_process *p, uint64_t address, uint8_t *buf, si
         size_t chunk = (size_t)(p->page_size - offset);
         if (chunk > last - at + 1)
             chunk = (size_t)(last - at + 1);
-        uint8_t *host = resolve(p, at, kind, exception) + offset;
+        /* Under memory pressure the first pass's pages may have been trimmed again; they come
+           back the same way (only a failing paging-file read can stop this pass). */
+        uint8_t *host = resolve(p, at, kind, exception);
+        if (!host)
+            return exception->code;
+        host += offset;
         if (kind == VAS_EXCEPTION_WRITE_FAULT)
             memcpy(host, buf, chunk);
         else

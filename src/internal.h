@@ -47,14 +47,19 @@ enum vad_flags {
 };
 
 typedef struct vad {
+    /* The first 64 bytes are all that a descent or a rebalancing step reads: the links, the
+       range and the subtree summaries. A node's summaries are kept from its children's, so
+       recomputing them after one child changed reads that child and the node, never the other
+       child (see update_left and update_right in vad.c). */
     struct vad *left, *right;
     uint64_t start, end;              /* page aligned, start < end */
-    /* Subtree summaries, a pure function of the node and its children: */
     uint64_t subtree_start;           /* the lowest start in the subtree */
     uint64_t subtree_end;             /* the highest end in the subtree */
-    uint64_t subtree_gap;             /* the largest 64 KB-aligned free gap between two
-                                         neighbours that are both in the subtree */
-    int height;
+    uint64_t gap_left;                /* the largest 64 KB-aligned free gap between two
+                                         neighbours in {left subtree, this node}; 0 if no left */
+    uint64_t gap_right;               /* the same for {this node, right subtree} */
+    uint8_t height_left, height_right; /* the children's AVL heights, 0 for none */
+    /* Rarely read by the tree: */
     uint32_t allocation_protect;      /* fixed at reservation */
     uint32_t type;                    /* VAS_MEM_PRIVATE for now */
     uint32_t flags;                   /* enum vad_flags */
@@ -122,12 +127,17 @@ typedef enum frame_list {
 } frame_list;
 
 typedef struct pfn_entry {
-    uint64_t next;                    /* the next frame on the same list, 0 at the end */
+    uint64_t next, prev;              /* neighbours on the same list, 0 at either end */
     uint64_t pte_address;             /* physical address of the PTE mapping the frame, 0 if none */
-    uint64_t original_pte;            /* what that PTE becomes when the frame leaves memory */
+    uint64_t original_pte;            /* what that PTE becomes when the frame is reused: a
+                                         demand-zero PTE, or a paging-file PTE naming the slot
+                                         that holds a clean copy */
+    struct vas_process *owner;        /* whose PTE that is (data pages) */
     uint32_t share_count;             /* valid PTEs mapping it; for a table page, entries in use */
+    uint32_t ws_index;                /* the owner's working-set entry (active data pages) */
     uint8_t list;                     /* frame_list */
     uint8_t is_page_table;
+    uint8_t modified;                 /* differs from its paging-file copy, or has none */
 } pfn_entry;
 
 typedef struct physical_memory {
@@ -135,22 +145,43 @@ typedef struct physical_memory {
     pfn_entry *pfn;
     uint64_t frame_count;
     uint32_t page_size, page_shift;
-    uint64_t list_head[FRAME_LIST_COUNT];
+    uint32_t pte_size;                /* bytes per PTE on this machine: 4 or 8 */
+    uint64_t list_head[FRAME_LIST_COUNT], list_tail[FRAME_LIST_COUNT];
     uint64_t list_count[FRAME_LIST_COUNT];
+    uint64_t repurposed;              /* standby frames given to a new owner */
 } physical_memory;
 
+/* Why a frame is wanted, which decides the order of the lists it is taken from. */
+typedef enum frame_use {
+    FRAME_FOR_ZERO,                   /* demand zero: zeroed, free, standby (zeroed on the spot) */
+    FRAME_FOR_OVERWRITE               /* about to be overwritten: free, zeroed, standby */
+} frame_use;
+
 VAS_INTERNAL uint32_t physical_init(physical_memory *pm, uint64_t ram_bytes, uint32_t page_size,
-                                    uint32_t page_shift);
+                                    uint32_t page_shift, uint32_t pte_size);
 VAS_INTERNAL void physical_destroy(physical_memory *pm);
-/* A zero-filled frame, now active; 0 when none is left. */
-VAS_INTERNAL uint64_t physical_take_zeroed(physical_memory *pm);
+/* An active frame, or 0 when the zeroed, free and standby lists are all empty (the modified
+   list is never taken from: its pages must be written first). Reusing a standby frame writes
+   its original PTE back into the old owner's page table. */
+VAS_INTERNAL uint64_t physical_take(physical_memory *pm, frame_use use);
+/* An active frame back to the free list. */
 VAS_INTERNAL void physical_release(physical_memory *pm, uint64_t pfn);
+/* An active frame onto the tail of standby (clean) or modified (dirty). */
+VAS_INTERNAL void physical_park(physical_memory *pm, uint64_t pfn);
+/* A standby or modified frame back to active (a soft fault). */
+VAS_INTERNAL void physical_unpark(physical_memory *pm, uint64_t pfn);
+/* Moves a frame between the standby, modified and free lists (the modified page writer, and
+   releases of trimmed pages). */
+VAS_INTERNAL void physical_move(physical_memory *pm, uint64_t pfn, frame_list to);
 VAS_INTERNAL uint64_t physical_available(const physical_memory *pm);
 VAS_INTERNAL int physical_check(const physical_memory *pm, bool full);
 static inline uint8_t *physical_bytes(const physical_memory *pm, uint64_t pfn)
 {
     return pm->frames + (pfn << pm->page_shift);
 }
+/* Reads and writes a PTE by its physical address (page tables live in frames). */
+VAS_INTERNAL uint64_t physical_read_pte(const physical_memory *pm, uint64_t pte_address);
+VAS_INTERNAL void physical_write_pte(physical_memory *pm, uint64_t pte_address, uint64_t pte);
 
 /* ---- pagetable.c: page tables in the hardware format ------------------------------------ */
 
@@ -183,6 +214,8 @@ VAS_INTERNAL uint32_t pagetable_index(const vas_process *p, uint64_t va, int lev
 VAS_INTERNAL uint64_t pagetable_read(const vas_process *p, uint64_t table, uint32_t index);
 VAS_INTERNAL void pagetable_set(vas_process *p, uint64_t leaf, uint64_t va, uint64_t pte);
 VAS_INTERNAL uint64_t pte_frame(const vas_process *p, uint64_t pte);
+/* A demand-zero PTE: committed, no frame yet, with the protection mask. */
+VAS_INTERNAL uint64_t pte_make_demand_zero(uint32_t protect);
 /* The PTE that maps frame with protect: valid, or transition for no-access and guard pages. */
 VAS_INTERNAL uint64_t pte_make(const vas_process *p, uint64_t frame, uint32_t protect, bool dirty);
 /* Frees every frame mapped in [start, end), and the tables left empty. */
@@ -206,6 +239,61 @@ VAS_INTERNAL uint32_t tlb_create(vas_process *p, uint32_t entries);
 VAS_INTERNAL void tlb_destroy(vas_process *p);
 /* Forgets every translation of [start, end) and moves the mapping generation on. */
 VAS_INTERNAL void tlb_invalidate(vas_process *p, uint64_t start, uint64_t end);
+/* Brings a page in as a read would (VirtualLock); false with the exception filled in. */
+VAS_INTERNAL bool fault_in_page(vas_process *p, uint64_t page, vas_exception *exception);
+
+/* ---- pagefile.c: paging files ---------------------------------------------------------- */
+
+#define MAX_PAGING_FILES 16
+
+typedef struct paging_file {
+    const vas_backing_ops *ops;
+    void *file;
+    uint64_t slots, used, hint;
+    uint64_t *bitmap;                 /* one bit per slot, set when in use */
+    uint64_t reads, writes, read_errors, write_errors, pages_written;
+} paging_file;
+
+/* Returns a Win32 error, or 0. A NULL ops means a host file at path (NULL: temporary). */
+VAS_INTERNAL uint32_t pagefile_add(vas_machine *m, const char *path, uint64_t size, const vas_backing_ops *ops,
+                                   void *file);
+VAS_INTERNAL void pagefile_destroy_all(vas_machine *m);
+VAS_INTERNAL uint32_t pagefile_allocate(vas_machine *m, uint32_t want, uint32_t *file_index, uint64_t *first_slot);
+VAS_INTERNAL void pagefile_free(vas_machine *m, uint32_t file_index, uint64_t slot);
+VAS_INTERNAL bool pagefile_read(vas_machine *m, uint32_t file_index, uint64_t slot, void *buffer);
+VAS_INTERNAL bool pagefile_write(vas_machine *m, uint32_t file_index, uint64_t slot, const void *buffer,
+                                 uint32_t pages);
+VAS_INTERNAL uint64_t pagefile_pte(const vas_machine *m, uint32_t file_index, uint64_t slot);
+/* True when pte is a paging-file PTE (not valid, transition, prototype or demand-zero). */
+VAS_INTERNAL bool pagefile_pte_decode(const vas_machine *m, uint64_t pte, uint32_t *file_index, uint64_t *slot);
+VAS_INTERNAL int pagefile_check(const vas_machine *m);
+
+/* ---- workingset.c: working sets, trimming, the modified page writer, locking ------------- */
+
+typedef struct ws_entry {
+    uint64_t page;                    /* virtual address of the page */
+    uint64_t tick;                    /* when it came in (FIFO, ties) or was last used (LRU) */
+    uint8_t age;                      /* 0..3, Windows' working-set aging */
+    uint8_t locked;                   /* VirtualLock: never trimmed */
+} ws_entry;
+
+/* Adds a resident page; false when the host is out of memory. */
+VAS_INTERNAL bool ws_insert(vas_process *p, uint64_t page, uint64_t frame);
+/* Forgets the working-set entry of an active data frame. */
+VAS_INTERNAL void ws_remove(vas_process *p, uint64_t frame);
+/* Moves `want` pages (or all it can) out of the working set; returns how many. */
+VAS_INTERNAL uint64_t ws_trim(vas_process *p, uint64_t want);
+/* Makes sure at least `needed` frames are available, trimming working sets and writing modified
+   pages as Windows' balance-set manager and modified page writer would; false when it cannot. */
+VAS_INTERNAL bool ws_make_available(vas_machine *m, uint64_t needed);
+/* The modified page writer: writes up to `max` modified pages and moves them to standby. */
+VAS_INTERNAL uint64_t ws_write_modified(vas_machine *m, uint64_t max);
+/* A frame's paging-file copy is no longer needed: give its slot back (the original PTE becomes
+   a demand-zero PTE). */
+VAS_INTERNAL void frame_drop_copy(vas_machine *m, uint64_t frame);
+/* The page was written since it was last saved: drop the stale copy and mark it modified. */
+VAS_INTERNAL void ws_forget_copy(vas_machine *m, uint64_t frame);
+VAS_INTERNAL int ws_check(const vas_process *p);
 
 /* ---- layout.c: address-space layouts and partitions ------------------------------------ */
 
@@ -258,6 +346,12 @@ struct vas_machine {
     struct vas_process *dead;         /* destroyed handles, so misuse is detected, not UB */
     physical_memory physical;
     uint64_t checks;                  /* debug builds: changing calls checked so far */
+    paging_file pagefiles[MAX_PAGING_FILES];
+    uint32_t pagefile_count;
+    uint32_t policy;                  /* VAS_REPLACE_* */
+    uint64_t low_water, plenty;       /* available frames below which memory is short, and the
+                                         number trimming and writing aim for */
+    uint64_t trims, trimmed_pages;    /* trim passes, and pages they took out of working sets */
 };
 
 struct vas_process {
@@ -278,8 +372,16 @@ struct vas_process {
     const pagetable_format *pt;
     uint64_t table_root;              /* frame of the top-level table */
     uint64_t page_table_pages;
-    uint64_t working_set_pages, peak_working_set_pages;
+    uint64_t peak_working_set_pages;  /* the working set itself is ws_count pages */
     uint64_t fault_count, demand_zero_faults, guard_page_faults, access_violations;
+    uint64_t soft_faults, hard_faults, in_page_errors;
+    /* The working set (workingset.c) */
+    ws_entry *ws;
+    uint32_t ws_count, ws_capacity;
+    uint64_t ws_minimum, ws_maximum;  /* pages; soft limits, as Windows' defaults are */
+    uint64_t ws_clock;                /* ticks for ws_entry.tick */
+    uint32_t ws_hand;                 /* the Clock policy's hand */
+    uint64_t locked_pages;
     bool dep_enabled, dep_permanent;
     uint32_t dep_flags;               /* as last set: PROCESS_DEP_ENABLE, _DISABLE_ATL_THUNK_EMULATION */
     uint64_t generation;              /* moves on whenever a translation is changed or removed */

@@ -31,6 +31,13 @@ const char *vas_version(void) { return VAS_VERSION_STRING; }
 #define DEFAULT_RAM      (256ull << 20)
 #define DEFAULT_PAGEFILE (512ull << 20)
 
+/* What the system keeps for itself of RAM, and so keeps out of the commit limit: frame 0 and
+   room for page tables, 1/64 of RAM. */
+static uint64_t system_reserve(uint64_t ram, uint32_t page_size)
+{
+    return align_up(ram / 64 > page_size ? ram / 64 : page_size, page_size);
+}
+
 static uint32_t page_shift_of(uint32_t page_size)
 {
     uint32_t shift = 0;
@@ -59,7 +66,7 @@ vas_machine *vas_machine_create(const vas_machine_config *config)
                         : config->pagefile_bytes ? config->pagefile_bytes : DEFAULT_PAGEFILE;
     /* Whole pages, at least 16 of RAM, and a commit limit that cannot overflow. */
     if (ram % l->page_size || pagefile % l->page_size || ram < 16ull * l->page_size ||
-        ram > (1ull << 48) || pagefile > (1ull << 48)) {
+        ram > (1ull << 48) || pagefile > (1ull << 48) || config->replacement_policy > VAS_REPLACE_LRU) {
         vas_set_last_error(VAS_ERROR_INVALID_PARAMETER);
         return NULL;
     }
@@ -74,12 +81,25 @@ vas_machine *vas_machine_create(const vas_machine_config *config)
     m->increase_user_va_mb = user_va ? user_va : 2048;
     m->ram_bytes = ram;
     m->pagefile_bytes = pagefile;
-    m->commit_limit = ram + pagefile;
+    m->commit_limit = ram - system_reserve(ram, l->page_size); /* paging files add theirs */
     m->next_process_id = 4; /* Windows process ids are multiples of 4 */
-    if (physical_init(&m->physical, ram, l->page_size, page_shift_of(l->page_size))) {
+    m->policy = config->replacement_policy;
+    uint64_t frames = ram / l->page_size;
+    m->low_water = frames / 64 > 8 ? frames / 64 : 8;
+    m->plenty = frames / 32 > 16 ? frames / 32 : 16;
+    uint32_t pte_size = pagetable_format_of(l->page_tables)->entry_size;
+    if (physical_init(&m->physical, ram, l->page_size, page_shift_of(l->page_size), pte_size)) {
         pthread_mutex_destroy(&m->lock);
         free(m);
         vas_set_last_error(VAS_ERROR_NOT_ENOUGH_MEMORY);
+        return NULL;
+    }
+    uint32_t error = pagefile ? pagefile_add(m, config->pagefile_path, pagefile, config->pagefile_ops,
+                                             config->pagefile_file)
+                              : 0;
+    if (error) {
+        vas_machine_destroy(m);
+        vas_set_last_error(error);
         return NULL;
     }
     return m;
@@ -91,6 +111,8 @@ static void process_teardown(vas_process *p)
     region_release_all(p);
     pagetable_destroy(p);
     tlb_destroy(p);
+    free(p->ws);
+    p->ws = NULL;
 }
 
 void vas_machine_destroy(vas_machine *m)
@@ -107,6 +129,7 @@ void vas_machine_destroy(vas_machine *m)
         free(p);
     }
     m->magic = 0;
+    pagefile_destroy_all(m);
     physical_destroy(&m->physical);
     pthread_mutex_destroy(&m->lock);
     free(m);
@@ -154,7 +177,11 @@ vas_process *vas_process_create(vas_machine *m, const vas_process_config *config
     p->dep_permanent = bits == 64 || config->dep > 0;
 
     pthread_mutex_lock(&m->lock);
-    if (!(status = tlb_create(p, config->tlb_entries)) && !(status = pagetable_create(p)))
+    p->ws_minimum = 50; /* Windows' default working-set limits, in pages */
+    p->ws_maximum = 345;
+    /* Exact LRU must see every access, so its machines run without a TLB. */
+    uint32_t tlb_entries = m->policy == VAS_REPLACE_LRU ? VAS_TLB_DISABLED : config->tlb_entries;
+    if (!(status = tlb_create(p, tlb_entries)) && !(status = pagetable_create(p)))
         status = region_create_initial(p);
     if (status) {
         process_teardown(p);
@@ -297,13 +324,17 @@ int vas_process_get_counters(vas_process *p, vas_process_counters *c)
     c->commit_charge = p->commit_charge;
     c->peak_commit_charge = p->peak_commit_charge;
     c->allocation_count = p->vads.count;
-    c->working_set_size = p->working_set_pages << p->page_shift;
+    c->working_set_size = (uint64_t)p->ws_count << p->page_shift;
     c->peak_working_set_size = p->peak_working_set_pages << p->page_shift;
     c->page_fault_count = p->fault_count;
     c->demand_zero_faults = p->demand_zero_faults;
     c->guard_page_faults = p->guard_page_faults;
     c->access_violations = p->access_violations;
     c->page_table_pages = p->page_table_pages;
+    c->soft_faults = p->soft_faults;
+    c->hard_faults = p->hard_faults;
+    c->in_page_errors = p->in_page_errors;
+    c->locked_pages = p->locked_pages;
     process_leave(p, false);
     return 1;
 }
@@ -400,9 +431,11 @@ int machine_check_locked(vas_machine *m, bool full)
         commit += p->commit_charge;
         if (full)
             errors += pagetable_check(p);
-        frames += p->working_set_pages + p->page_table_pages;
+        frames += p->ws_count + p->page_table_pages;
+        if (full)
+            errors += ws_check(p);
     }
-    errors += physical_check(&m->physical, full);
+    errors += physical_check(&m->physical, full) + pagefile_check(m);
     if (frames != m->physical.list_count[FRAME_ACTIVE]) {
         fprintf(stderr, "vas: invariant 5 failed: %llu active frames, processes hold %llu\n",
                 (unsigned long long)m->physical.list_count[FRAME_ACTIVE], (unsigned long long)frames);

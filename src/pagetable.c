@@ -25,9 +25,11 @@
  * Invariants (checked by pagetable_check):
  *   1. A table page's share_count is the number of nonzero entries in it; only the root may be
  *      empty (empty tables are freed with the range that emptied them).
- *   2. Every frame a valid or transition PTE names is active, has share count 1, and records
- *      that PTE's physical address.
+ *   2. Every frame a valid or transition PTE names records that PTE's physical address, and is
+ *      either resident (active, share count 1, owned by the process: in its working set) or,
+ *      behind a transition PTE, parked on the standby or modified list.
  *   3. page_table_pages equals the number of table pages reachable from the root.
+ *   4. Every paging-file PTE names a slot in use.
  */
 #include "internal.h"
 
@@ -115,6 +117,11 @@ static uint64_t protection_mask(uint32_t protect)
     return mask;
 }
 
+uint64_t pte_make_demand_zero(uint32_t protect)
+{
+    return protection_mask(protect) << 5;
+}
+
 uint64_t pte_make(const vas_process *p, uint64_t frame, uint32_t protect, bool dirty)
 {
     uint32_t base = protect_base(protect);
@@ -136,7 +143,7 @@ uint64_t pte_make(const vas_process *p, uint64_t frame, uint32_t protect, bool d
 
 static uint64_t new_table(vas_process *p)
 {
-    uint64_t frame = physical_take_zeroed(&p->machine->physical);
+    uint64_t frame = physical_take(&p->machine->physical, FRAME_FOR_ZERO);
     if (frame) {
         p->machine->physical.pfn[frame].is_page_table = 1;
         p->page_table_pages++;
@@ -224,17 +231,35 @@ static bool walk_range(range_op *op, uint64_t table, int level, uint64_t table_b
             }
             continue;
         }
-        uint64_t frame = pte_frame(p, entry);
+        /* A leaf: valid, transition (resident, or parked on standby / modified), paging file,
+           or demand zero. */
+        vas_machine *m = p->machine;
+        physical_memory *pm = &m->physical;
+        uint64_t frame = entry & (PTE_VALID | PTE_TRANSITION) ? pte_frame(p, entry) : 0;
+        bool resident = frame && pm->pfn[frame].list == FRAME_ACTIVE;
         if (op->unmap) {
+            uint32_t file;
+            uint64_t slot;
+            if (frame) {
+                if (resident)
+                    ws_remove(p, frame);
+                frame_drop_copy(m, frame);
+                physical_release(pm, frame);
+            } else if (pagefile_pte_decode(m, entry, &file, &slot)) {
+                pagefile_free(m, file, slot);
+            }
             write_entry(p, table, (uint32_t)i, 0);
-            physical_release(&p->machine->physical, frame);
-            p->working_set_pages--;
-        } else {
-            /* Only a valid entry has a Dirty bit: in a transition entry bit 6 belongs to the
-               protection mask (bits 5-9). */
+        } else if (resident) {
+            /* Dirty stays with a valid PTE; a transition PTE has no Dirty bit (bit 6 is part of
+               its protection mask), so then the frame itself remembers it was written. */
             bool dirty = (entry & PTE_VALID) && (entry & PTE_DIRTY);
-            write_entry(p, table, (uint32_t)i, pte_make(p, frame, op->protect, dirty));
+            uint64_t next = pte_make(p, frame, op->protect, dirty);
+            if (dirty && !(next & PTE_VALID) && !pm->pfn[frame].modified)
+                ws_forget_copy(m, frame);
+            write_entry(p, table, (uint32_t)i, next);
         }
+        /* Pages out of memory keep their PTE: the fault path takes the protection from the
+           allocation tree when it brings them back. */
     }
     return level > 0 && p->machine->physical.pfn[table].share_count == 0;
 }
@@ -283,10 +308,22 @@ static int check_table(const vas_process *p, uint64_t table, int level, uint64_t
             errors += check_table(p, frame, level + 1, tables);
         } else if ((entry & PTE_VALID) || (entry & PTE_TRANSITION)) {
             const pfn_entry *e = &pm->pfn[frame];
-            if (frame == 0 || frame >= pm->frame_count || e->list != FRAME_ACTIVE || e->share_count != 1 ||
+            bool resident = e->list == FRAME_ACTIVE && e->share_count == 1 && e->owner == p;
+            bool parked = !(entry & PTE_VALID) && (e->list == FRAME_STANDBY || e->list == FRAME_MODIFIED);
+            if (frame == 0 || frame >= pm->frame_count || !(resident || parked) ||
                 e->pte_address != entry_address(p, table, i)) {
                 fprintf(stderr, "vas: page-table invariant 2 failed: PTE %#llx names frame %#llx badly\n",
                         (unsigned long long)entry, (unsigned long long)frame);
+                errors++;
+            }
+        } else {
+            uint32_t file;
+            uint64_t slot;
+            if (pagefile_pte_decode(p->machine, entry, &file, &slot) &&
+                (file >= p->machine->pagefile_count || slot >= p->machine->pagefiles[file].slots ||
+                 !(p->machine->pagefiles[file].bitmap[slot / 64] >> (slot % 64) & 1))) {
+                fprintf(stderr, "vas: page-table invariant 4 failed: PTE %#llx names a free paging-file slot\n",
+                        (unsigned long long)entry);
                 errors++;
             }
         }

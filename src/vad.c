@@ -9,14 +9,24 @@
  * free-space search skip whole subtrees, so lookup, insert, remove and the search for room are
  * O(log n) at a million live allocations.
  *
+ * Cost at a million nodes is cache misses, so a node keeps what it needs of its children: their
+ * heights, and each child's largest gap already combined with the gap between that child's
+ * subtree and the node (gap_left, gap_right; the subtree's largest gap is the larger of the two).
+ * After an insert or a remove changed one child, re-summarising the node reads the node and that
+ * child - both on the path just walked - and never the other child, which would be one more cold
+ * node per level. The fields all this reads are the first 64 bytes of a vad.
+ *
  * Inside an allocation the pages are described by runs (page_run): a sorted array of
  * (first page, protection) pairs, protection 0 meaning reserved. A 128 TB reservation with a
  * few committed ranges costs a few runs, not a byte per page.
  *
  * Invariants (checked by vad_check_tree):
  *   1. In-order, the VADs are sorted by start and do not overlap; start < end, both page aligned.
- *   2. Every node's height is 1 + the larger child height, and the two differ by at most 1.
- *   3. Every node's summaries equal what its children and its own range give.
+ *   2. Every node's height_left and height_right are its children's heights (0 for none; a
+ *      node's height is 1 + the larger), and the two differ by at most 1.
+ *   3. Every node's summaries (subtree_start, subtree_end, gap_left, gap_right) equal what its
+ *      own range and its subtrees give; the checker recomputes them from the subtrees' nodes,
+ *      not from the values those nodes keep.
  *   4. runs[0].first_page is 0; first_page strictly increases and stays below the page count;
  *      two neighbouring runs never have the same protection.
  *   5. committed_pages equals the pages of the runs whose protection is not 0.
@@ -33,29 +43,36 @@ static uint64_t usable_gap(uint64_t lower_end, uint64_t upper_start)
     return upper_start > from ? upper_start - from : 0;
 }
 
-static int height(const vad *v) { return v ? v->height : 0; }
-static uint64_t max3(uint64_t a, uint64_t b, uint64_t c) { return a > b ? (a > c ? a : c) : (b > c ? b : c); }
+static uint64_t max2(uint64_t a, uint64_t b) { return a > b ? a : b; }
+static int height(const vad *v) { return v ? 1 + (v->height_left > v->height_right ? v->height_left : v->height_right) : 0; }
+static uint64_t subtree_gap(const vad *v) { return max2(v->gap_left, v->gap_right); }
 
-/* Recomputes a node's height and summaries from its children. */
-static void update(vad *v)
+/* Refreshes what v keeps of its left child's summaries: reads v and v->left only. */
+static void update_left(vad *v)
 {
-    int hl = height(v->left), hr = height(v->right);
-    v->height = 1 + (hl > hr ? hl : hr);
-    v->subtree_start = v->left ? v->left->subtree_start : v->start;
-    v->subtree_end = v->right ? v->right->subtree_end : v->end;
-    uint64_t gap_left = v->left ? usable_gap(v->left->subtree_end, v->start) : 0;
-    uint64_t gap_right = v->right ? usable_gap(v->end, v->right->subtree_start) : 0;
-    v->subtree_gap = max3(v->left ? v->left->subtree_gap : 0, v->right ? v->right->subtree_gap : 0,
-                          gap_left > gap_right ? gap_left : gap_right);
+    const vad *l = v->left;
+    v->subtree_start = l ? l->subtree_start : v->start;
+    v->gap_left = l ? max2(subtree_gap(l), usable_gap(l->subtree_end, v->start)) : 0;
+    v->height_left = (uint8_t)height(l);
 }
 
+/* Refreshes what v keeps of its right child's summaries: reads v and v->right only. */
+static void update_right(vad *v)
+{
+    const vad *r = v->right;
+    v->subtree_end = r ? r->subtree_end : v->end;
+    v->gap_right = r ? max2(subtree_gap(r), usable_gap(v->end, r->subtree_start)) : 0;
+    v->height_right = (uint8_t)height(r);
+}
+
+/* The rotations read the nodes they move and the subtree that changes parent, nothing else. */
 static vad *rotate_right(vad *v)
 {
     vad *l = v->left;
     v->left = l->right;
+    update_left(v);
     l->right = v;
-    update(v);
-    update(l);
+    update_right(l);
     return l;
 }
 
@@ -63,70 +80,77 @@ static vad *rotate_left(vad *v)
 {
     vad *r = v->right;
     v->right = r->left;
+    update_right(v);
     r->left = v;
-    update(v);
-    update(r);
+    update_left(r);
     return r;
 }
 
+/* Restores the AVL balance at v, whose summaries are up to date; returns the subtree's root. */
 static vad *rebalance(vad *v)
 {
-    update(v);
-    int balance = height(v->left) - height(v->right);
+    int balance = v->height_left - v->height_right;
     if (balance > 1) {
-        if (height(v->left->left) < height(v->left->right))
+        if (v->left->height_left < v->left->height_right)
             v->left = rotate_left(v->left);
         return rotate_right(v);
     }
     if (balance < -1) {
-        if (height(v->right->right) < height(v->right->left))
+        if (v->right->height_right < v->right->height_left)
             v->right = rotate_right(v->right);
         return rotate_left(v);
     }
     return v;
 }
 
-static vad *insert_at(vad *node, vad *v)
+/* ---- Insert and remove ---------------------------------------------------------------
+ * Both walk down once, recording the links they pass (the root pointer or a parent's left or
+ * right), then walk back up that path: each node re-reads the one child that changed, is
+ * rebalanced, and the walk stops at the first subtree whose summary is what its parent already
+ * holds. An AVL tree of 2^64 nodes is below 94 levels high; a process cannot hold 2^57 vads. */
+#define VAD_MAX_DEPTH 96
+
+/* What a parent keeps of a subtree: a subtree whose summary did not change leaves its
+   ancestors as they are. */
+typedef struct summary {
+    uint64_t start, end, gap;
+    int height;
+} summary;
+
+static summary summary_of(const vad *v)
 {
-    if (!node)
-        return v;
-    if (v->start < node->start)
-        node->left = insert_at(node->left, v);
-    else
-        node->right = insert_at(node->right, v);
-    return rebalance(node);
+    return (summary){v->subtree_start, v->subtree_end, subtree_gap(v), height(v)};
 }
 
-/* Detaches the leftmost node of `node`'s subtree into *min and returns the new subtree. */
-static vad *remove_min(vad *node, vad **min)
+static bool same_summary(summary a, summary b)
 {
-    if (!node->left) {
-        *min = node;
-        return node->right;
-    }
-    node->left = remove_min(node->left, min);
-    return rebalance(node);
+    return a.start == b.start && a.end == b.end && a.gap == b.gap && a.height == b.height;
 }
 
-static vad *remove_at(vad *node, const vad *v)
+/* Walks back up path[0 .. depth): path[i] is the link holding the node at depth i, and `below`
+   the link under path[depth - 1] whose subtree changed. `replaced` (or NULL) is the link whose
+   node took a removed node's place: its two children are both re-read, and the walk may not
+   stop below it. */
+static void retrace(vad **path[], int depth, vad **below, vad **replaced)
 {
-    if (!node)
-        return NULL;
-    if (v->start < node->start) {
-        node->left = remove_at(node->left, v);
-    } else if (v->start > node->start) {
-        node->right = remove_at(node->right, v);
-    } else {
-        vad *l = node->left, *r = node->right;
-        if (!r)
-            return l;
-        vad *successor;
-        r = remove_min(r, &successor);
-        successor->left = l;
-        successor->right = r;
-        return rebalance(successor);
+    bool may_stop = !replaced;
+    while (depth-- > 0) {
+        vad **link = path[depth], *n = *link;
+        summary before = summary_of(n);
+        if (link == replaced) {
+            update_left(n);
+            update_right(n);
+            may_stop = true;
+        } else if (below == &n->left) {
+            update_left(n);
+        } else {
+            update_right(n);
+        }
+        *link = rebalance(n);
+        if (may_stop && same_summary(before, summary_of(*link)))
+            return;
+        below = link;
     }
-    return rebalance(node);
 }
 
 vad *vad_new(uint64_t start, uint64_t end, uint32_t allocation_protect, uint32_t type)
@@ -136,7 +160,6 @@ vad *vad_new(uint64_t start, uint64_t end, uint32_t allocation_protect, uint32_t
         return NULL;
     v->start = v->subtree_start = start;
     v->end = v->subtree_end = end;
-    v->height = 1;
     v->allocation_protect = allocation_protect;
     v->type = type;
     v->runs = &v->inline_run;
@@ -153,16 +176,60 @@ void vad_free(vad *v)
 
 void vad_insert(vad_tree *t, vad *v)
 {
+    vad **path[VAD_MAX_DEPTH], **link = &t->root;
+    int depth = 0;
+    while (*link) {
+        path[depth++] = link;
+        link = v->start < (*link)->start ? &(*link)->left : &(*link)->right;
+    }
     v->left = v->right = NULL;
-    update(v);
-    t->root = insert_at(t->root, v);
+    update_left(v);
+    update_right(v);
+    *link = v;
+    retrace(path, depth, link, NULL);
     t->count++;
     t->hint = v;
 }
 
 void vad_remove(vad_tree *t, vad *v)
 {
-    t->root = remove_at(t->root, v);
+    vad **path[VAD_MAX_DEPTH], **link = &t->root;
+    int depth = 0;
+    while (*link != v) {
+        path[depth++] = link;
+        link = v->start < (*link)->start ? &(*link)->left : &(*link)->right;
+    }
+    if (!v->right) {
+        *link = v->left; /* the left subtree moves up unchanged */
+        retrace(path, depth, link, NULL);
+    } else {
+        /* The successor, the leftmost node of the right subtree, takes v's place. */
+        int at = depth;
+        path[depth++] = link;
+        vad **s = &v->right;
+        while ((*s)->left) {
+            path[depth++] = s;
+            s = &(*s)->left;
+        }
+        vad *successor = *s;
+        *s = successor->right;
+        /* It takes v's children and v's summaries, which are what v's parent holds. */
+        successor->left = v->left;
+        successor->right = v->right;
+        successor->subtree_start = v->subtree_start;
+        successor->subtree_end = v->subtree_end;
+        successor->gap_left = v->gap_left;
+        successor->gap_right = v->gap_right;
+        successor->height_left = v->height_left;
+        successor->height_right = v->height_right;
+        *link = successor;
+        /* Links into v on the path are now links into the successor. */
+        if (depth > at + 1)
+            path[at + 1] = &successor->right;
+        if (s == &v->right)
+            s = &successor->right;
+        retrace(path, depth, s, link);
+    }
     t->count--;
     if (t->hint == v)
         t->hint = NULL;
@@ -281,7 +348,7 @@ static bool find_low(const vad *n, uint64_t below, search *s)
         return false;
     if (n->subtree_end <= s->low)
         return false; /* the whole subtree lies below the window */
-    if (n->subtree_gap < s->size && usable_gap(below, n->subtree_start) < s->size)
+    if (subtree_gap(n) < s->size && usable_gap(below, n->subtree_start) < s->size)
         return false;
     if (find_low(n->left, below, s))
         return true;
@@ -296,7 +363,7 @@ static bool find_high(const vad *n, uint64_t above, search *s)
         return false;
     if (n->subtree_start >= s->high)
         return false; /* the whole subtree lies above the window */
-    if (n->subtree_gap < s->size && usable_gap(n->subtree_end, above) < s->size)
+    if (subtree_gap(n) < s->size && usable_gap(n->subtree_end, above) < s->size)
         return false;
     if (find_high(n->right, above, s))
         return true;
@@ -470,8 +537,8 @@ void vad_split(vad *v, uint64_t page_shift, uint64_t at, vad *tail)
 {
     uint32_t i = vad_run_index(v, at);
     uint32_t n = v->run_count - i;
-    tail->start = tail->subtree_start = v->start + (at << page_shift);
-    tail->end = tail->subtree_end = v->end;
+    tail->start = v->start + (at << page_shift); /* vad_insert sets the summaries */
+    tail->end = v->end;
     tail->flags = v->flags;
     for (uint32_t k = 0; k < n; k++)
         tail->runs[k] = (page_run){k == 0 ? 0 : v->runs[i + k].first_page - at, v->runs[i + k].protect};
@@ -520,11 +587,18 @@ static void check_runs(check_state *c, const vad *v)
         report(c, v, "5: committed_pages must match the runs");
 }
 
-static int check_node(check_state *c, const vad *v)
+/* What a subtree's summaries must be, computed from the subtree itself, never from the values
+   its nodes keep. */
+typedef struct subtree_truth {
+    int height;
+    uint64_t start, end, gap;
+} subtree_truth;
+
+static subtree_truth check_node(check_state *c, const vad *v)
 {
     if (!v)
-        return 0;
-    int hl = check_node(c, v->left);
+        return (subtree_truth){0, 0, 0, 0};
+    subtree_truth l = check_node(c, v->left);
     if (v->start >= v->end || (v->start | v->end) & ((1ull << c->page_shift) - 1))
         report(c, v, "1: a range must be non-empty and page aligned");
     if (v->start < c->low || v->end > c->high)
@@ -534,15 +608,19 @@ static int check_node(check_state *c, const vad *v)
     c->previous = v;
     c->count++;
     check_runs(c, v);
-    int hr = check_node(c, v->right);
-    if (v->height != 1 + (hl > hr ? hl : hr) || hl - hr > 1 || hr - hl > 1)
-        report(c, v, "2: the tree must be an AVL tree");
-    vad copy = *v;
-    update(&copy);
-    if (copy.subtree_start != v->subtree_start || copy.subtree_end != v->subtree_end ||
-        copy.subtree_gap != v->subtree_gap)
+    subtree_truth r = check_node(c, v->right);
+    if (v->height_left != l.height || v->height_right != r.height || l.height - r.height > 1 ||
+        r.height - l.height > 1)
+        report(c, v, "2: the tree must be an AVL tree, each node knowing its children's heights");
+    subtree_truth t = {1 + (l.height > r.height ? l.height : r.height),
+                       v->left ? l.start : v->start, v->right ? r.end : v->end, 0};
+    uint64_t gap_left = v->left ? max2(l.gap, usable_gap(l.end, v->start)) : 0;
+    uint64_t gap_right = v->right ? max2(r.gap, usable_gap(v->end, r.start)) : 0;
+    t.gap = max2(gap_left, gap_right);
+    if (v->subtree_start != t.start || v->subtree_end != t.end || v->gap_left != gap_left ||
+        v->gap_right != gap_right)
         report(c, v, "3: subtree summaries must match the children");
-    return v->height;
+    return t;
 }
 
 int vad_check_tree(const vad_tree *t, uint64_t page_shift, uint64_t low, uint64_t high)

@@ -914,7 +914,9 @@ static void setup(int index)
     M.base = calloc(M.np, sizeof *M.base);
     M.aprot = calloc(M.np, sizeof *M.aprot);
     M.run = calloc(M.np, sizeof *M.run);
-    M.commit_limit = ram + pagefile;
+    /* RAM less what the system keeps (1/64 of it, at least a page), plus the paging file. */
+    uint64_t reserve = ram / 64 > M.page ? (ram / 64 + M.page - 1) / M.page * M.page : M.page;
+    M.commit_limit = ram - reserve + pagefile;
     /* The fences: everything from the window's end to the highest VAD address, around the
        shared user page of NT (one committed read-only page in a 64 KB allocation). */
     if (M.win9x) {
