@@ -70,12 +70,15 @@ const char *vas_version(void);
 /* ---- Win32 errors (winerror.h) ----------------------------------------------------------- */
 #define VAS_ERROR_SUCCESS            0u
 #define VAS_ERROR_FILE_NOT_FOUND     2u
+#define VAS_ERROR_PATH_NOT_FOUND     3u
 #define VAS_ERROR_ACCESS_DENIED      5u
 #define VAS_ERROR_INVALID_HANDLE     6u
 #define VAS_ERROR_NOT_ENOUGH_MEMORY  8u
 #define VAS_ERROR_OUTOFMEMORY        14u
 #define VAS_ERROR_BAD_LENGTH         24u
 #define VAS_ERROR_NOT_SUPPORTED      50u
+#define VAS_ERROR_OPEN_FAILED        110u
+#define VAS_ERROR_DISK_FULL          112u
 #define VAS_ERROR_INVALID_PARAMETER  87u
 #define VAS_ERROR_NOT_LOCKED         158u
 #define VAS_ERROR_ALREADY_EXISTS     183u
@@ -280,7 +283,7 @@ uint32_t vas_kernel_write(vas_machine *machine, vas_process *current, uint64_t a
    would. The pointer stays valid, for that kind of access and for the bytes of that page only,
    while vas_mapping_generation(process) still returns `generation`: the generation moves on
    whenever any translation of the process is changed or removed (protect, decommit, release,
-   guard-page consumption, and from the paging issue on, page-out). */
+   guard-page consumption, trimming). */
 typedef struct vas_translation {
     uint8_t *host;              /* the byte at the address */
     uint64_t physical_address;  /* the same byte in simulated RAM */

@@ -27,10 +27,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define ERROR_PATH_NOT_FOUND 3u
-#define ERROR_DISK_FULL 112u
-#define ERROR_OPEN_FAILED 110u
-
 /* ---- The default backing store: a host file ---------------------------------------------- */
 
 typedef struct host_file {
@@ -83,10 +79,10 @@ static const vas_backing_ops host_ops = {host_read, host_write, host_close};
 static uint32_t error_of(int err)
 {
     switch (err) {
-    case ENOENT: case ENOTDIR: return ERROR_PATH_NOT_FOUND;
+    case ENOENT: case ENOTDIR: return VAS_ERROR_PATH_NOT_FOUND;
     case EACCES: case EPERM: case EROFS: return VAS_ERROR_ACCESS_DENIED;
-    case ENOSPC: case EFBIG: return ERROR_DISK_FULL;
-    default: return ERROR_OPEN_FAILED;
+    case ENOSPC: case EFBIG: return VAS_ERROR_DISK_FULL;
+    default: return VAS_ERROR_OPEN_FAILED;
     }
 }
 
