@@ -418,10 +418,11 @@ static void tour_errors(void)
 
 /* ---- 5. Commit charge -------------------------------------------------------------------- */
 
-/* Everything the tables of sections 5 and 7 show, taken at one moment. */
+/* Everything the tables of sections 5, 7 and 8 show, taken at one moment. */
 typedef struct snapshot {
     vas_memory_status machine;
     vas_physical_status physical;
+    vas_paging_status paging;
     vas_process_counters process;
 } snapshot;
 
@@ -429,6 +430,7 @@ static void take_snapshot(vas_machine *machine, vas_process *process, snapshot *
 {
     vas_global_memory_status(machine, &s->machine);
     vas_get_physical_status(machine, &s->physical);
+    vas_get_paging_status(machine, &s->paging);
     expect(vas_process_get_counters(process, &s->process), "vas_process_get_counters");
 }
 
@@ -1031,6 +1033,390 @@ static void tour_faults(void)
     show_exceptions();
 }
 
+/* ---- 8. Paging ------------------------------------------------------------------------------ */
+
+#define PAGING_RAM (16 * MB)
+#define PAGING_FILE (64 * MB)
+
+static label count_label(uint64_t value)
+{
+    label l;
+    snprintf(l.s, sizeof l.s, "%" PRIu64, value);
+    return l;
+}
+
+/* Writes or reads one byte in every page of [base, base + size), lowest address first. */
+static void sweep_pages(vas_process *process, uint64_t base, uint64_t size, uint64_t page, int write)
+{
+    uint8_t byte = 1;
+    vas_exception e;
+    for (uint64_t address = base; address < base + size; address += page) {
+        uint32_t status = write ? vas_write(process, address, &byte, 1, &e) : vas_read(process, address, &byte, 1, &e);
+        if (!expect_status(status, VAS_STATUS_SUCCESS, write ? "vas_write" : "vas_read"))
+            return;
+    }
+}
+
+/* A process commits and writes twice the RAM of its machine, sweeps over it again and again, and
+   releases it: the machine at four moments, then what each sweep cost. */
+static void show_more_than_ram(void)
+{
+    vas_machine *machine;
+    vas_machine_config config = {.ram_bytes = PAGING_RAM, .pagefile_bytes = PAGING_FILE};
+    vas_process *process = start_process(&machine, &config, NULL);
+    if (!process)
+        return;
+    vas_system_info system;
+    vas_get_system_info(process, &system);
+    int bits = vas_process_bits(process);
+    uint64_t page = system.page_size, size = 2 * PAGING_RAM, pages = size / page;
+    static const int writes[] = {1, 0, 0, 1}; /* each sweep's access (the prose follows this order) */
+    enum { SWEEPS = COUNT_OF(writes) };
+    snapshot s[4], after[SWEEPS + 1]; /* after[0]: before the first sweep */
+    take_snapshot(machine, process, &s[0]);
+    uint64_t base = vas_virtual_alloc(process, 0, size, VAS_MEM_RESERVE | VAS_MEM_COMMIT, VAS_PAGE_READWRITE);
+    if (!expect(base != 0, "VirtualAlloc(MEM_RESERVE | MEM_COMMIT)")) {
+        finish_machine(machine);
+        return;
+    }
+    take_snapshot(machine, process, &after[0]);
+    for (int i = 0; i < SWEEPS; i++) {
+        sweep_pages(process, base, size, page, writes[i]);
+        take_snapshot(machine, process, &after[i + 1]);
+    }
+    expect(vas_virtual_free(process, base, 0, VAS_MEM_RELEASE), "VirtualFree(MEM_RELEASE)");
+    s[1] = after[0];
+    s[2] = after[1];
+    take_snapshot(machine, process, &s[3]);
+    uint64_t minimum = 0, maximum = 0;
+    expect(vas_get_process_working_set_size(process, &minimum, &maximum), "GetProcessWorkingSetSize");
+
+    uint64_t ram = s[0].machine.total_phys, pagefile = s[0].paging.pagefile_bytes;
+    uint64_t kept = ram + pagefile - s[0].machine.commit_limit;
+    print_text("A process may commit more memory than the machine has RAM. The commit limit is RAM "
+               "plus the paging files, less the part of RAM the system keeps for itself (1/64 in vas): "
+               "pages that are not in use wait in a paging file, on disk, and come back when touched. "
+               "A machine with %s of RAM and a %s paging file keeps %s, so its commit limit is %s, "
+               "while section 4's machine, with the same RAM and no paging file, could commit %s. One "
+               "process commits %s, twice the RAM, and writes a byte to each of its %" PRIu64 " pages:\n"
+               "  base = VirtualAlloc(NULL, %s, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE) = %s\n"
+               "  for (p = base; p < base + %s; p += %s) *p = 1;\n"
+               "Then it sweeps over its memory three more times (below) and releases it:\n"
+               "  VirtualFree(base, 0, MEM_RELEASE)\n"
+               "The machine at four moments, with the paging file's use (vas_get_paging_status):",
+               size_label(ram).s, size_label(pagefile).s, size_label(kept).s,
+               size_label(s[0].machine.commit_limit).s, size_label(ram - kept).s, size_label(size).s, pages,
+               size_label(size).s, address_label(base, bits).s, size_label(size).s, size_label(page).s);
+    table t;
+    table_begin(&t, "Counter", ">Start", ">Committed", ">Written", ">Released", NULL);
+    SNAPSHOT_ROW(&t, s, "Commit limit (ullTotalPageFile)", machine.commit_limit, AS_SIZE);
+    SNAPSHOT_ROW(&t, s, "Commit charge, all processes", machine.commit_total, AS_SIZE);
+    SNAPSHOT_ROW(&t, s, "Available RAM (ullAvailPhys)", machine.avail_phys, AS_SIZE);
+    SNAPSHOT_ROW(&t, s, "Memory load (dwMemoryLoad)", machine.memory_load, AS_PERCENT);
+    SNAPSHOT_ROW(&t, s, "Zeroed frames", physical.zeroed, AS_COUNT);
+    SNAPSHOT_ROW(&t, s, "Free frames", physical.free, AS_COUNT);
+    SNAPSHOT_ROW(&t, s, "Standby frames", physical.standby, AS_COUNT);
+    SNAPSHOT_ROW(&t, s, "Modified frames", physical.modified, AS_COUNT);
+    SNAPSHOT_ROW(&t, s, "Active frames", physical.active, AS_COUNT);
+    SNAPSHOT_ROW(&t, s, "Process working set", process.working_set_size, AS_SIZE);
+    SNAPSHOT_ROW(&t, s, "Paging file in use", paging.pagefile_used, AS_SIZE);
+    table_print(&t);
+    print_text("Writing %s through %s of RAM worked. Once the zeroed frames ran out, the memory manager "
+               "trimmed the working set: the trimmed pages, written to, went to the modified list; the "
+               "modified page writer saved them to the paging file (%" PRIu64 " pages in %" PRIu64 " writes), "
+               "which moved their frames to the standby list, and from there the frames went to new pages "
+               "(%" PRIu64 " times). RAM stays full, as it should: only a few frames are kept available "
+               "for the next faults. The working set stopped at %s; the rest of the data is in the paging "
+               "file. Releasing gave everything back: the commit, the paging-file space, and the frames, "
+               "on the free list (they still hold old bytes).",
+               size_label(size).s, size_label(ram).s, s[2].paging.pages_written, s[2].paging.writes,
+               s[2].paging.repurposed, size_label(s[2].process.working_set_size).s);
+
+    print_text("The sweeps, one row each: the faults the process took (demand-zero, soft and hard), the "
+               "paging file's reads and the pages written to it, and the working set when the sweep was "
+               "done:");
+    table_begin(&t, ">Sweep", "Access", ">Demand-zero", ">Soft", ">Hard", ">Reads", ">Pages written",
+                ">Working set", NULL);
+    for (int i = 0; i < SWEEPS; i++) {
+        const snapshot *a = &after[i], *b = &after[i + 1];
+        table_row(&t, count_label((uint64_t)i + 1).s, writes[i] ? "write" : "read",
+                  count_label(b->process.demand_zero_faults - a->process.demand_zero_faults).s,
+                  count_label(b->process.soft_faults - a->process.soft_faults).s,
+                  count_label(b->process.hard_faults - a->process.hard_faults).s,
+                  count_label(b->paging.reads - a->paging.reads).s,
+                  count_label(b->paging.pages_written - a->paging.pages_written).s,
+                  size_label(b->process.working_set_size).s);
+    }
+    table_print(&t);
+    uint64_t least = UINT64_MAX, most = 0; /* hard faults in a sweep after the first */
+    for (int i = 1; i < SWEEPS; i++) {
+        uint64_t hard = after[i + 1].process.hard_faults - after[i].process.hard_faults;
+        least = hard < least ? hard : least;
+        most = hard > most ? hard : most;
+    }
+    uint64_t written_by[SWEEPS];
+    for (int i = 0; i < SWEEPS; i++)
+        written_by[i] = after[i + 1].paging.pages_written - after[i].paging.pages_written;
+    char share[64];
+    if (least == pages)
+        snprintf(share, sizeof share, "every one of the %" PRIu64 " touches was", pages);
+    else
+        snprintf(share, sizeof share, "%" PRIu64 " to %" PRIu64 " of the %" PRIu64 " touches were", least, most,
+                 pages);
+    uint64_t resident = after[SWEEPS].process.working_set_size / page;
+    print_text("This is thrashing. In each sweep after the first, %s a hard fault, and the process's "
+               "hard-fault counter, a total, climbed to %" PRIu64 ". A loop over more memory than RAM is the worst "
+               "case: the page it needs next is always the one it left longest ago, which is the one "
+               "trimmed first. A hard fault waits for the disk, thousands of times longer than a memory "
+               "access, so a thrashing program crawls. The working set stayed near %s, what RAM allows "
+               "once the page tables and a few available frames are counted: the process's maximum "
+               "working set is %s (Windows' default), but that is a soft limit, which a process may pass "
+               "while no other process needs the memory. The first reading sweep still wrote %" PRIu64 " "
+               "pages: the dirty ones the first sweep had left in RAM, saved as they were trimmed. The "
+               "second wrote %" PRIu64 ": a page read back from the paging file keeps its copy there while "
+               "it stays clean, so trimming it again costs no write. The last sweep wrote to every page "
+               "again, and %" PRIu64 " pages had to be saved again%s.",
+               share, after[SWEEPS].process.hard_faults, size_label(after[SWEEPS].process.working_set_size).s,
+               size_label(maximum).s, written_by[1], written_by[2], written_by[3],
+               written_by[3] + resident == pages ? ": all but those still in the working set" : "");
+    finish_machine(machine);
+}
+
+/* Trimmed pages wait on the standby and modified lists, and come back with soft faults. */
+static void show_standby_cache(void)
+{
+    vas_machine *machine;
+    vas_process *process = start_process(&machine, NULL, NULL);
+    if (!process)
+        return;
+    vas_system_info system;
+    vas_get_system_info(process, &system);
+    enum { PAGES = 64, WRITTEN = 32 };
+    uint64_t page = system.page_size, size = PAGES * page, written = WRITTEN * page;
+    uint64_t base = vas_virtual_alloc(process, 0, size, VAS_MEM_RESERVE | VAS_MEM_COMMIT, VAS_PAGE_READWRITE);
+    if (!expect(base != 0, "VirtualAlloc(MEM_RESERVE | MEM_COMMIT)")) {
+        finish_machine(machine);
+        return;
+    }
+    snapshot s[4];
+    uint64_t frames[PAGES] = {0}, same = 0;
+    sweep_pages(process, base, written, page, 1);
+    sweep_pages(process, base + written, size - written, page, 0);
+    for (int i = 0; i < PAGES; i++)
+        expect_status(vas_virtual_to_physical(process, base + (uint64_t)i * page, &frames[i]), VAS_STATUS_SUCCESS,
+                      "vas_virtual_to_physical");
+    take_snapshot(machine, process, &s[0]);
+    expect(vas_empty_working_set(process), "EmptyWorkingSet");
+    take_snapshot(machine, process, &s[1]);
+    sweep_pages(process, base, size, page, 0);
+    for (int i = 0; i < PAGES; i++) {
+        uint64_t physical = 0;
+        expect_status(vas_virtual_to_physical(process, base + (uint64_t)i * page, &physical), VAS_STATUS_SUCCESS,
+                      "vas_virtual_to_physical");
+        same += physical == frames[i];
+    }
+    take_snapshot(machine, process, &s[2]);
+    expect(vas_empty_working_set(process), "EmptyWorkingSet");
+    uint64_t saved = vas_write_modified_pages(machine);
+    take_snapshot(machine, process, &s[3]);
+
+    print_text("A trimmed page does not leave RAM at once. Its frame waits on the standby list if it is "
+               "clean (what it holds is already in the paging file, or is still all zeros), or on the "
+               "modified list if it was written since; either way it keeps its bytes until the memory "
+               "manager needs the frame. Until then, a touch takes the page back with a soft fault: no "
+               "disk at all. A process on the default machine, where memory is plentiful, writes to the "
+               "first %d of %d new pages and only reads the others. Then it empties its working set "
+               "with EmptyWorkingSet (vas_empty_working_set), reads all %d pages again, empties it once "
+               "more, and the modified page writer, a system thread on Windows, runs "
+               "(vas_write_modified_pages runs it on demand):",
+               WRITTEN, PAGES, PAGES);
+    table t;
+    table_begin(&t, "Counter", ">Touched", ">Emptied", ">Touched again", ">Emptied, written", NULL);
+    SNAPSHOT_ROW(&t, s, "Process working set", process.working_set_size, AS_SIZE);
+    SNAPSHOT_ROW(&t, s, "Standby frames", physical.standby, AS_COUNT);
+    SNAPSHOT_ROW(&t, s, "Modified frames", physical.modified, AS_COUNT);
+    SNAPSHOT_ROW(&t, s, "Demand-zero faults", process.demand_zero_faults, AS_COUNT);
+    SNAPSHOT_ROW(&t, s, "Soft faults", process.soft_faults, AS_COUNT);
+    SNAPSHOT_ROW(&t, s, "Hard faults", process.hard_faults, AS_COUNT);
+    SNAPSHOT_ROW(&t, s, "Paging-file reads", paging.reads, AS_COUNT);
+    SNAPSHOT_ROW(&t, s, "Pages written to the paging file", paging.pages_written, AS_COUNT);
+    table_print(&t);
+    print_text("Emptying the working set sent the %" PRIu64 " pages only read to standby and the %" PRIu64
+               " written ones to modified. Touching them again cost %" PRIu64 " soft faults and %" PRIu64
+               " paging-file reads: %" PRIu64 " of the %d pages came back in the very frame they had left, "
+               "bytes and all. After the second emptying the modified page writer saved %" PRIu64 " pages, "
+               "and their frames joined the others on standby: clean now, so they can be handed to new "
+               "pages at once. That is why Windows counts standby frames as available memory, and why a "
+               "program that comes back to its pages soon after a trim hardly notices: the standby list is "
+               "a cache of recently trimmed pages.",
+               s[1].physical.standby - s[0].physical.standby, s[1].physical.modified - s[0].physical.modified,
+               s[2].process.soft_faults - s[1].process.soft_faults, s[2].paging.reads - s[1].paging.reads, same,
+               PAGES, saved);
+    finish_machine(machine);
+}
+
+static const struct {
+    uint32_t policy;
+    const char *header; /* a table header: '>' and the name */
+} replacement_policies[] = {
+    {VAS_REPLACE_WS_AGING, ">WS aging"},
+    {VAS_REPLACE_FIFO, ">FIFO"},
+    {VAS_REPLACE_CLOCK, ">Clock"},
+    {VAS_REPLACE_LRU, ">LRU"},
+};
+
+/* A 64-bit linear congruential generator (Knuth's MMIX constants): the same numbers on every run. */
+static uint32_t next_random(uint64_t *state)
+{
+    *state = *state * 6364136223846793005ull + 1442695040888963407ull;
+    return (uint32_t)(*state >> 33);
+}
+
+#define WORKLOAD_SIZE (40 * MB)
+#define WORKLOAD_ROUNDS 3
+
+typedef struct workload_result {
+    uint64_t hard_faults; /* UINT64_MAX: the library refused to set the workload up */
+    uint64_t trims;       /* while reading */
+} workload_result;
+
+/* The rule-of-thumb workload on a machine of `ram` bytes: write every page of WORKLOAD_SIZE, then
+   read WORKLOAD_ROUNDS times as many random pages, 3 in 4 of them in the first quarter. */
+static workload_result run_workload(uint64_t ram, uint32_t policy, uint64_t *reads)
+{
+    workload_result result = {UINT64_MAX, 0};
+    vas_machine *machine;
+    vas_machine_config config = {.ram_bytes = ram, .pagefile_bytes = PAGING_FILE, .replacement_policy = policy};
+    vas_process *process = start_process(&machine, &config, NULL);
+    if (!process)
+        return result;
+    vas_system_info system;
+    vas_get_system_info(process, &system);
+    uint64_t page = system.page_size, pages = WORKLOAD_SIZE / page, state = 1;
+    uint64_t base = vas_virtual_alloc(process, 0, WORKLOAD_SIZE, VAS_MEM_RESERVE | VAS_MEM_COMMIT,
+                                      VAS_PAGE_READWRITE);
+    if (!expect(base != 0, "VirtualAlloc(MEM_RESERVE | MEM_COMMIT)")) {
+        finish_machine(machine);
+        return result;
+    }
+    sweep_pages(process, base, WORKLOAD_SIZE, page, 1);
+    vas_paging_status before, after;
+    vas_get_paging_status(machine, &before);
+    *reads = WORKLOAD_ROUNDS * pages;
+    for (uint64_t i = 0; i < *reads; i++) {
+        uint64_t span = next_random(&state) % 4 ? pages / 4 : pages;
+        uint8_t byte;
+        vas_exception e;
+        if (!expect_status(vas_read(process, base + next_random(&state) % span * page, &byte, 1, &e),
+                           VAS_STATUS_SUCCESS, "vas_read"))
+            break;
+    }
+    vas_get_paging_status(machine, &after);
+    vas_process_counters counters = {0};
+    expect(vas_process_get_counters(process, &counters), "vas_process_get_counters");
+    finish_machine(machine);
+    result.hard_faults = counters.hard_faults;
+    result.trims = after.trims - before.trims;
+    return result;
+}
+
+static uint64_t percent_of(uint64_t part, uint64_t whole) { return whole ? part * 100 / whole : 0; }
+
+/* The same workload with more and more RAM, under each replacement policy. */
+static void show_rule_of_thumb(void)
+{
+    static const uint64_t rams[] = {16 * MB, 32 * MB, 64 * MB};
+    enum { POLICIES = COUNT_OF(replacement_policies), RAMS = COUNT_OF(rams), AGING = 0, FIFO = 1 };
+    workload_result runs[RAMS][POLICIES];
+    uint64_t reads = 0;
+    for (int r = 0; r < RAMS; r++)
+        for (int p = 0; p < POLICIES; p++)
+            runs[r][p] = run_workload(rams[r], replacement_policies[p].policy, &reads);
+
+    print_text("The rule of thumb: more RAM, fewer hard faults, since more of the working set fits. "
+               "One workload, on machines of %s, %s and %s (each with a %s paging file), under each "
+               "of the four replacement policies vas offers, which choose the pages trimming takes "
+               "first: Windows' working-set aging (the pages left unused for the most trims), FIFO (the "
+               "page in longest), Clock (FIFO order, but a page accessed since the clock hand last "
+               "passed is spared once) and LRU (the page least recently used). The process writes to "
+               "every page of %s, then reads a byte of pages picked at random, with a fixed seed so "
+               "that every run is the same: 3 reads in 4 go to the first quarter of the data, its hot "
+               "part, and the others anywhere; %" PRIu64 " reads in all, %d per page. Hard faults, and "
+               "their share of the reads:",
+               size_label(rams[0]).s, size_label(rams[1]).s, size_label(rams[2]).s, size_label(PAGING_FILE).s,
+               size_label(WORKLOAD_SIZE).s, reads, WORKLOAD_ROUNDS);
+    table t;
+    table_begin(&t, ">RAM", replacement_policies[0].header, replacement_policies[1].header,
+                replacement_policies[2].header, replacement_policies[3].header, NULL);
+    label cells[POLICIES];
+    for (int r = 0; r < RAMS; r++) {
+        for (int p = 0; p < POLICIES; p++)
+            if (runs[r][p].hard_faults == UINT64_MAX)
+                snprintf(cells[p].s, sizeof cells[p].s, "-");
+            else
+                snprintf(cells[p].s, sizeof cells[p].s, "%" PRIu64 " (%" PRIu64 "%%)", runs[r][p].hard_faults,
+                         percent_of(runs[r][p].hard_faults, reads));
+        table_row(&t, size_label(rams[r]).s, cells[0].s, cells[1].s, cells[2].s, cells[3].s);
+    }
+    table_print(&t);
+    for (int r = 0; r < RAMS; r++)
+        for (int p = 0; p < POLICIES; p++)
+            if (runs[r][p].hard_faults == UINT64_MAX)
+                return; /* already reported */
+
+    uint64_t spread[RAMS]; /* what the best policy saved over the worst, in percent */
+    int best = 0, worst = 0;
+    for (int r = 0; r < RAMS; r++) {
+        uint64_t low = UINT64_MAX, high = 0;
+        for (int p = 0; p < POLICIES; p++) {
+            uint64_t hard = runs[r][p].hard_faults;
+            if (r == 0 && hard < runs[0][best].hard_faults)
+                best = p;
+            if (r == 0 && hard > runs[0][worst].hard_faults)
+                worst = p;
+            low = hard < low ? hard : low;
+            high = hard > high ? hard : high;
+        }
+        spread[r] = high ? 100 - percent_of(low, high) : 0;
+    }
+    uint64_t by_ram = 100 - percent_of(runs[1][AGING].hard_faults, runs[0][AGING].hard_faults);
+    print_text("With Windows' policy, hard faults fell from %" PRIu64 " with %s to %" PRIu64 " with %s, and "
+               "to %" PRIu64 " with %s, where all %s fit. RAM mattered %s than the policy: doubling it from "
+               "%s took away %" PRIu64 "%% of the hard faults, while at %s the best policy (%s) saved "
+               "%" PRIu64 "%% over the worst (%s), and at %s the four are within %" PRIu64 "%% of each other. "
+               "Once the hot part fits, the hard faults left are reads of the cold part, at random, which "
+               "no policy can foresee; and a page trimmed by mistake is often saved by the standby list, "
+               "coming back with a soft fault.",
+               runs[0][AGING].hard_faults, size_label(rams[0]).s, runs[1][AGING].hard_faults,
+               size_label(rams[1]).s, runs[2][AGING].hard_faults, size_label(rams[2]).s,
+               size_label(WORKLOAD_SIZE).s, by_ram > spread[0] ? "more" : "less", size_label(rams[0]).s, by_ram,
+               size_label(rams[0]).s, replacement_policies[best].header + 1, spread[0],
+               replacement_policies[worst].header + 1, size_label(rams[1]).s, spread[1]);
+
+    /* Aging sorts pages by age, then by arrival: if the pages are aged more often than the hot ones
+       are used, every page reaches the oldest age and the order is FIFO's. */
+    uint64_t aging = runs[0][AGING].hard_faults, fifo = runs[0][FIFO].hard_faults;
+    uint64_t trims = runs[0][AGING].trims, hot_pages = reads / WORKLOAD_ROUNDS / 4;
+    uint64_t reads_per_trim = trims ? reads / trims : reads, hot_reuse = hot_pages * 4 / 3;
+    if (100 - percent_of(aging < fifo ? aging : fifo, aging > fifo ? aging : fifo) <= 1 && reads_per_trim < hot_reuse)
+        print_text("Windows' aging did no better than FIFO at %s. Aging can tell hot pages from cold ones only "
+                   "if it ages them less often than the hot ones are used. There, vas trimmed, and so aged, "
+                   "the working set every %" PRIu64 " reads or so, while each page of the hot part was read "
+                   "only about every %" PRIu64 ": between two reads a hot page grew as old as any cold page "
+                   "(age 3, the most two bits hold), and among pages of the same age the first in goes first.",
+                   size_label(rams[0]).s, reads_per_trim, hot_reuse);
+    print_text("Exact LRU would need a time stamp at every access, which no processor keeps (vas turns "
+               "its TLB off to do it, so LRU is slow); Clock and Windows' aging make do with the Accessed "
+               "bit the processor sets in the PTE.");
+}
+
+static void tour_paging(void)
+{
+    show_more_than_ram();
+    show_standby_cache();
+    show_rule_of_thumb();
+}
+
 /* ---- The tour ---------------------------------------------------------------------------- */
 
 typedef struct section {
@@ -1046,6 +1432,7 @@ static const section sections[] = {
     {"Commit charge", tour_commit_charge},
     {"Physical memory and page tables", tour_physical},
     {"Page faults and exceptions", tour_faults},
+    {"Paging: more memory than RAM", tour_paging},
 };
 
 int cli_tour(int argc, char **argv)

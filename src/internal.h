@@ -272,7 +272,8 @@ VAS_INTERNAL int pagefile_check(const vas_machine *m);
 
 typedef struct ws_entry {
     uint64_t page;                    /* virtual address of the page */
-    uint64_t tick;                    /* when it came in (FIFO, ties) or was last used (LRU) */
+    uint64_t tick;                    /* when it came in (FIFO), was last used (LRU), or was
+                                         last found accessed by an aging pass (WS aging) */
     uint8_t age;                      /* 0..3, Windows' working-set aging */
     uint8_t locked;                   /* VirtualLock: never trimmed */
 } ws_entry;
