@@ -222,6 +222,8 @@ VAS_INTERNAL uint64_t pte_make(const vas_process *p, uint64_t frame, uint32_t pr
 VAS_INTERNAL void pagetable_unmap(vas_process *p, uint64_t start, uint64_t end);
 /* Rewrites the PTEs of the frames mapped in [start, end) for a new protection. */
 VAS_INTERNAL void pagetable_protect(vas_process *p, uint64_t start, uint64_t end, uint32_t protect);
+/* MEM_RESET: the pages in [start, end) become clean and lose their paging-file copies. */
+VAS_INTERNAL void pagetable_reset(vas_process *p, uint64_t start, uint64_t end);
 VAS_INTERNAL int pagetable_check(const vas_process *p);
 
 /* ---- access.c: faults, reads, writes, execution, the TLB -------------------------------- */

@@ -200,13 +200,34 @@ void pagetable_set(vas_process *p, uint64_t leaf, uint64_t va, uint64_t pte)
 typedef struct range_op {
     vas_process *p;
     uint64_t start, end;              /* page aligned, [start, end) */
-    bool unmap;                       /* else re-protect */
+    enum { RANGE_UNMAP, RANGE_PROTECT, RANGE_RESET } verb;
     uint32_t protect;
 } range_op;
 
 static uint64_t level_span(const vas_process *p, int level)
 {
     return 1ull << (p->page_shift + p->pt->bits_per_level * (p->pt->levels - 1 - level));
+}
+
+/* MEM_RESET: the contents no longer matter. The page is made clean and loses any paging-file
+   copy, so it is never written out, and once its frame is reused it reads as zeros. */
+static void reset_page(vas_process *p, uint64_t table, uint32_t i, uint64_t entry, uint64_t frame)
+{
+    vas_machine *m = p->machine;
+    physical_memory *pm = &m->physical;
+    uint32_t file;
+    uint64_t slot;
+    if (frame) {
+        frame_drop_copy(m, frame);
+        pm->pfn[frame].modified = 0;
+        if (pm->pfn[frame].list == FRAME_MODIFIED)
+            physical_move(pm, frame, FRAME_STANDBY);
+        if (entry & PTE_VALID)
+            write_entry(p, table, i, entry & ~PTE_DIRTY);
+    } else if (pagefile_pte_decode(m, entry, &file, &slot)) {
+        pagefile_free(m, file, slot);
+        write_entry(p, table, i, entry & (0x1Full << 5)); /* demand zero, same protection mask */
+    }
 }
 
 /* Returns true when the table became empty (and the caller should free it). */
@@ -237,7 +258,7 @@ static bool walk_range(range_op *op, uint64_t table, int level, uint64_t table_b
         physical_memory *pm = &m->physical;
         uint64_t frame = entry & (PTE_VALID | PTE_TRANSITION) ? pte_frame(p, entry) : 0;
         bool resident = frame && pm->pfn[frame].list == FRAME_ACTIVE;
-        if (op->unmap) {
+        if (op->verb == RANGE_UNMAP) {
             uint32_t file;
             uint64_t slot;
             if (frame) {
@@ -249,6 +270,8 @@ static bool walk_range(range_op *op, uint64_t table, int level, uint64_t table_b
                 pagefile_free(m, file, slot);
             }
             write_entry(p, table, (uint32_t)i, 0);
+        } else if (op->verb == RANGE_RESET) {
+            reset_page(p, table, (uint32_t)i, entry, frame);
         } else if (resident) {
             /* Dirty stays with a valid PTE; a transition PTE has no Dirty bit (bit 6 is part of
                its protection mask), so then the frame itself remembers it was written. */
@@ -266,13 +289,19 @@ static bool walk_range(range_op *op, uint64_t table, int level, uint64_t table_b
 
 void pagetable_unmap(vas_process *p, uint64_t start, uint64_t end)
 {
-    range_op op = {p, start, end, true, 0};
+    range_op op = {p, start, end, RANGE_UNMAP, 0};
     walk_range(&op, p->table_root, 0, 0);
 }
 
 void pagetable_protect(vas_process *p, uint64_t start, uint64_t end, uint32_t protect)
 {
-    range_op op = {p, start, end, false, protect};
+    range_op op = {p, start, end, RANGE_PROTECT, protect};
+    walk_range(&op, p->table_root, 0, 0);
+}
+
+void pagetable_reset(vas_process *p, uint64_t start, uint64_t end)
+{
+    range_op op = {p, start, end, RANGE_RESET, 0};
     walk_range(&op, p->table_root, 0, 0);
 }
 

@@ -108,14 +108,20 @@ static uint32_t check_requirements(const vas_process *p, const vas_address_requi
     return VAS_STATUS_SUCCESS;
 }
 
-/* MEM_RESET / MEM_RESET_UNDO: the range must lie inside one allocation; nothing about its state
-   changes. (Without physical memory there is no content to discard yet.) */
-static uint32_t reset_range(vas_process *p, uint64_t *base, uint64_t *size)
+/* MEM_RESET / MEM_RESET_UNDO: the range must lie inside one allocation; its state and protection
+   do not change. MEM_RESET makes the pages clean, so they are dropped rather than written when
+   trimmed: their bytes stay until their frames are reused, then read as zeros. MEM_RESET_UNDO
+   cannot bring back what was dropped and only checks the range. */
+static uint32_t reset_range(vas_process *p, uint64_t *base, uint64_t *size, bool undo)
 {
     uint64_t start = align_down(*base, p->page_size), end = align_up(*base + *size, p->page_size);
     vad *v = vad_find(&p->vads, start);
     if (!v || end > v->end)
         return VAS_STATUS_CONFLICTING_ADDRESSES;
+    if (!undo) {
+        pagetable_reset(p, start, end);
+        tlb_invalidate(p, start, end); /* write tags assume a dirty PTE */
+    }
     *base = start;
     *size = end - start;
     return VAS_STATUS_SUCCESS;
@@ -186,7 +192,7 @@ uint32_t region_allocate(vas_process *p, uint64_t *base, uint64_t zero_bits, uin
             return status;
     }
     if (resetting)
-        return reset_range(p, base, size);
+        return reset_range(p, base, size, type == VAS_MEM_RESET_UNDO);
     if (!(type & VAS_MEM_RESERVE) && *base)
         return commit_range(p, base, size, protect);
 

@@ -109,15 +109,22 @@ static void evict(vas_process *p, uint32_t index)
    entry, so the next touch sets the bit again); any other page grows older, up to 3. */
 static void age_pages(vas_process *p)
 {
+    /* Entries come mostly in address order, so the leaf table of the last one is kept: nothing
+       here adds or removes a table, and a leaf maps the pages that agree above `span`. */
+    int span = (int)p->page_shift + p->pt->bits_per_level, last = p->pt->levels - 1;
+    uint64_t leaf = 0, leaf_of = UINT64_MAX;
     for (uint32_t i = 0; i < p->ws_count; i++) {
         ws_entry *w = &p->ws[i];
-        uint64_t leaf;
-        uint32_t slot;
-        uint64_t pte = entry_pte(p, w, &leaf, &slot);
+        if (w->page >> span != leaf_of) {
+            leaf = pagetable_leaf(p, w->page, false);
+            leaf_of = w->page >> span;
+        }
+        uint64_t pte = pagetable_read(p, leaf, pagetable_index(p, w->page, last));
         if (pte & PTE_ACCESSED) {
             pagetable_set(p, leaf, w->page, pte & ~PTE_ACCESSED);
             tlb_invalidate(p, w->page, w->page + p->page_size);
             w->age = 0;
+            w->tick = ++p->ws_clock; /* among pages of one age, the one seen in use last stays */
         } else if (w->age < 3) {
             w->age++;
         }
@@ -133,6 +140,39 @@ static int by_key(const void *a, const void *b)
 {
     const victim *x = a, *y = b;
     return x->key < y->key ? -1 : x->key > y->key;
+}
+
+/* Moves the `want` smallest keys of v[0..n) into v[0..want), in no particular order, in
+   O(n log want): v[0..want) is kept as a max-heap of the smallest seen so far. A trim under
+   memory pressure wants a few dozen pages of a working set of thousands, so sorting only those
+   is much cheaper than sorting all of them; the keys are unique (ticks are), so the pages chosen
+   and their order are the same as a full sort's. */
+static void sift_down(victim *v, uint32_t size, uint32_t i)
+{
+    for (;;) {
+        uint32_t child = 2 * i + 1;
+        if (child >= size)
+            return;
+        if (child + 1 < size && v[child + 1].key > v[child].key)
+            child++;
+        if (v[child].key <= v[i].key)
+            return;
+        victim t = v[i];
+        v[i] = v[child];
+        v[child] = t;
+        i = child;
+    }
+}
+
+static void select_smallest(victim *v, uint32_t n, uint32_t want)
+{
+    for (uint32_t i = want / 2; i-- > 0;)
+        sift_down(v, want, i);
+    for (uint32_t i = want; i < n; i++)
+        if (v[i].key < v[0].key) {
+            v[0] = v[i];
+            sift_down(v, want, 0);
+        }
 }
 
 /* Finds the working-set index of a page (victims are chosen by page, evicted by index, which
@@ -192,6 +232,10 @@ uint64_t ws_trim(vas_process *p, uint64_t want)
             /* Oldest first: the highest age, then the earliest tick. */
             uint64_t key = m->policy == VAS_REPLACE_WS_AGING ? ((uint64_t)(3 - w->age) << 60) | w->tick : w->tick;
             victims[n++] = (victim){key, w->page};
+        }
+        if (want < n) { /* only the `want` oldest are needed: select them, then sort those */
+            select_smallest(victims, n, (uint32_t)want);
+            n = (uint32_t)want;
         }
         qsort(victims, n, sizeof *victims, by_key);
         done = n < want ? n : want;
@@ -440,7 +484,7 @@ int vas_virtual_lock(vas_process *p, uint64_t address, uint64_t size)
 {
     if (process_enter(p))
         return fail(VAS_ERROR_INVALID_HANDLE);
-    uint64_t start, end;
+    uint64_t start = 0, end = 0;
     uint32_t error = check_lock_range(p, address, size, &start, &end);
     uint64_t quota = p->ws_minimum > LOCK_OVERHEAD_PAGES ? p->ws_minimum - LOCK_OVERHEAD_PAGES : 0;
     uint64_t newly = 0;
@@ -450,18 +494,29 @@ int vas_virtual_lock(vas_process *p, uint64_t address, uint64_t size)
     }
     if (!error && p->locked_pages + newly > quota)
         error = VAS_ERROR_WORKING_SET_QUOTA;
-    /* Fault every page in (a guard page stops the call, losing its guard, as on Windows), then
-       mark them all: locking happens only once all of them are resident. */
+    /* Fault every page in and lock it at once: bringing in the next pages may trim the working
+       set (to the last unlocked page when memory is short), and must not take out the ones
+       already brought in. A guard page stops the call, losing its guard, as on Windows; on any
+       failure the pages this call locked (marked 2 meanwhile) are unlocked again. */
     vas_exception exception;
-    for (uint64_t page = start; !error && page < end; page += p->page_size)
-        if (!fault_in_page(p, page, &exception))
+    uint64_t page = start;
+    for (; !error && page < end; page += p->page_size) {
+        if (!fault_in_page(p, page, &exception)) {
             error = exception.code == VAS_STATUS_GUARD_PAGE_VIOLATION ? VAS_STATUS_GUARD_PAGE_VIOLATION
                                                                        : vas_nt_status_to_dos_error(exception.code);
-    for (uint64_t page = start; !error && page < end; page += p->page_size) {
+            break;
+        }
         ws_entry *w = entry_of(p, page);
         if (w && !w->locked) {
-            w->locked = 1;
+            w->locked = 2;
             p->locked_pages++;
+        }
+    }
+    for (uint64_t at = start; at < page && at < end; at += p->page_size) {
+        ws_entry *w = entry_of(p, at);
+        if (w && w->locked == 2) {
+            w->locked = error ? 0 : 1;
+            p->locked_pages -= error ? 1 : 0;
         }
     }
     process_leave(p, true);
