@@ -237,6 +237,39 @@ bool fault_in_page(vas_process *p, uint64_t page, vas_exception *exception)
     return resolve(p, page, VAS_EXCEPTION_READ_FAULT, exception) != NULL;
 }
 
+/* While a multi-page access runs, each page its first pass has made accessible is held in the
+   working set as VirtualLock holds the pages of a call in progress (locked = 2, counted in
+   locked_pages): making room for the access's later pages must not trim it, or the second pass
+   could have to bring it back, and fail (an in-page error, no memory) after bytes have moved.
+   So the second pass finds every page where the first left it, and an access whose pages cannot
+   all be resident at once fails in the first pass (STATUS_NO_MEMORY), having moved nothing. */
+static void pin(vas_process *p, const uint8_t *host)
+{
+    physical_memory *pm = &p->machine->physical;
+    ws_entry *w = &p->ws[pm->pfn[(uint64_t)(host - pm->frames) >> p->page_shift].ws_index];
+    if (!w->locked) {
+        w->locked = 2;
+        p->locked_pages++;
+    }
+}
+
+static void unpin(vas_process *p, uint64_t first, uint64_t pages)
+{
+    physical_memory *pm = &p->machine->physical;
+    for (uint64_t i = 0; i < pages; i++) {
+        uint64_t page = first + i * p->page_size;
+        uint64_t leaf = pagetable_leaf(p, page, false);
+        uint64_t pte = leaf ? pagetable_read(p, leaf, pagetable_index(p, page, p->pt->levels - 1)) : 0;
+        if (!(pte & PTE_VALID))
+            continue;
+        ws_entry *w = &p->ws[pm->pfn[pte_frame(p, pte)].ws_index];
+        if (w->locked == 2) {
+            w->locked = 0;
+            p->locked_pages--;
+        }
+    }
+}
+
 /* Moves bytes between the guest range and buf after checking every page it touches. */
 static uint32_t access_locked(vas_process *p, uint64_t address, uint8_t *buf, size_t size, uint32_t kind,
                               vas_exception *exception)
@@ -247,26 +280,37 @@ static uint32_t access_locked(vas_process *p, uint64_t address, uint8_t *buf, si
         last = UINT64_MAX; /* the pages up to the top are checked in order, as for any access:
                               the first one that faults is reported (the top page is system
                               space, so one always does) */
+    uint64_t first = align_down(address, p->page_size), resolved = 0;
+    bool pinning = align_down(last, p->page_size) != first;
+    uint32_t status = VAS_STATUS_SUCCESS;
     for (uint64_t at = address;;) {
-        if (!resolve(p, at, kind, exception))
-            return exception->code;
+        uint8_t *host = resolve(p, at, kind, exception);
+        if (!host) {
+            status = exception->code;
+            break;
+        }
+        if (pinning)
+            pin(p, host);
+        resolved++;
         uint64_t next = align_down(at, p->page_size) + p->page_size;
         if (next == 0 || next > last)
             break;
         at = next;
     }
-    if (wraps) /* unreachable: no layout lets user mode reach the top page */
-        return raise(p, exception, VAS_STATUS_ACCESS_VIOLATION, kind, align_down(UINT64_MAX, p->page_size));
-    for (uint64_t at = address; at <= last && at >= address;) {
+    if (!status && wraps) /* unreachable: no layout lets user mode reach the top page */
+        status = raise(p, exception, VAS_STATUS_ACCESS_VIOLATION, kind, align_down(UINT64_MAX, p->page_size));
+    for (uint64_t at = address; !status && at <= last && at >= address;) {
         uint64_t offset = at & (p->page_size - 1);
         size_t chunk = (size_t)(p->page_size - offset);
         if (chunk > last - at + 1)
             chunk = (size_t)(last - at + 1);
-        /* Under memory pressure the first pass's pages may have been trimmed again; they come
-           back the same way (only a failing paging-file read can stop this pass). */
+        /* Every page is still valid (pinned), so this only refills the TLB and sets the
+           Accessed and Dirty bits the first pass may have seen cleared. */
         uint8_t *host = resolve(p, at, kind, exception);
-        if (!host)
-            return exception->code;
+        if (!host) {
+            status = exception->code;
+            break;
+        }
         host += offset;
         if (kind == VAS_EXCEPTION_WRITE_FAULT)
             memcpy(host, buf, chunk);
@@ -275,7 +319,9 @@ static uint32_t access_locked(vas_process *p, uint64_t address, uint8_t *buf, si
         buf += chunk;
         at += chunk;
     }
-    return VAS_STATUS_SUCCESS;
+    if (pinning)
+        unpin(p, first, resolved);
+    return status;
 }
 
 /* Kept out of line so that the fast paths below stay small leaf functions. */
@@ -500,22 +546,34 @@ uint32_t vas_virtual_to_physical(vas_process *p, uint64_t address, uint64_t *phy
 
 static void describe_leaf(vas_process *p, uint64_t page, uint64_t pte, char *out, size_t size)
 {
+    const physical_memory *pm = &p->machine->physical;
+    uint32_t file;
+    uint64_t slot;
     if (pte & PTE_VALID) {
         snprintf(out, size, "valid, frame %#llx, %s, %s%s%s", (unsigned long long)pte_frame(p, pte),
                  pte & PTE_WRITE ? "writable" : "read-only",
                  pte & (1ull << p->pt->nx_bit) ? "no-execute" : "executable",
                  pte & PTE_ACCESSED ? ", accessed" : "", pte & PTE_DIRTY ? ", dirty" : "");
-        return;
+    } else if (pte & PTE_TRANSITION) {
+        uint64_t frame = pte_frame(p, pte);
+        uint8_t list = pm->pfn[frame].list;
+        if (list == FRAME_ACTIVE)
+            snprintf(out, size, "invalid, frame %#llx kept, protection mask %#llx (no access or guard)",
+                     (unsigned long long)frame, (unsigned long long)((pte >> 5) & 0x1F));
+        else
+            snprintf(out, size, "transition: frame %#llx on the %s list (a touch is a soft fault)",
+                     (unsigned long long)frame, list == FRAME_MODIFIED ? "modified" : "standby");
+    } else if (pagefile_pte_decode(p->machine, pte, &file, &slot)) {
+        snprintf(out, size, "paging file %u, slot %#llx (a touch is a hard fault)", file, (unsigned long long)slot);
+    } else if (pte) {
+        snprintf(out, size, "demand zero: committed, no frame (the next touch takes a zeroed one)");
+    } else {
+        vad *v = vad_find(&p->vads, page);
+        uint32_t protect = v ? v->runs[vad_run_index(v, (page - v->start) >> p->page_shift)].protect : 0;
+        snprintf(out, size, "zero: %s", !v ? "no allocation here"
+                                        : protect ? "demand-zero (committed, never touched)"
+                                                  : "reserved, not committed");
     }
-    if (pte & PTE_TRANSITION) {
-        snprintf(out, size, "invalid, frame %#llx kept, protection mask %#llx (no access or guard)",
-                 (unsigned long long)pte_frame(p, pte), (unsigned long long)((pte >> 5) & 0x1F));
-        return;
-    }
-    vad *v = vad_find(&p->vads, page);
-    uint32_t protect = v ? v->runs[vad_run_index(v, (page - v->start) >> p->page_shift)].protect : 0;
-    snprintf(out, size, "zero: %s", !v ? "no allocation here" : protect ? "demand-zero (committed, never touched)"
-                                                                          : "reserved, not committed");
 }
 
 uint32_t vas_page_table_walk(vas_process *p, uint64_t address, vas_page_walk *walk)
