@@ -34,6 +34,8 @@ test-release: build/release/vas
 
 bench: build/release/vas
 	./build/release/bench/bench_region
+	./build/release/bench/bench_access
+	./build/release/bench/bench_paging
 
 install: build/release/vas
 	$(CMAKE) --install build/release --prefix $(PREFIX)
