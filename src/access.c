@@ -3,8 +3,8 @@
  * page-fault handler, translation for emulators, and the teaching views of physical memory.
  *
  * Data structure. Each process has a direct-mapped software TLB: entry (page number & mask)
- * holds one page's host address and three tags, one per kind of access, each the page number
- * when that access may go straight to the bytes, TLB_EMPTY otherwise. The write tag is only set
+ * holds one page's host address and a tag: the page number and the kinds of access (read,
+ * write, execute) that may go straight to the bytes; an empty slot is 0. Write permission is only set
  * by a write, after the fault path has set the PTE's dirty bit, so a page written through the
  * TLB is always dirty in its PTE, as a CPU keeps it.
  *
@@ -17,7 +17,7 @@
  * byte moves, so a faulting access has no effect on the guest's memory.
  *
  * Invariants:
- *   1. A TLB entry's tags name its own slot's page, and every tag set is allowed by the PTE
+ *   1. A TLB entry's tag names its own slot's page, and every access it allows is allowed by the PTE
  *      now in the page tables (tlb_invalidate runs on every change that could break this).
  *   2. A process's generation moves on whenever one of its translations changes or goes away.
  */
@@ -31,7 +31,7 @@
 
 /* ---- The TLB ------------------------------------------------------------------------------ */
 
-static const tlb_entry empty_entry = {TLB_EMPTY, TLB_EMPTY, TLB_EMPTY, NULL};
+static const tlb_entry empty_entry = {TLB_EMPTY, NULL};
 
 uint32_t tlb_create(vas_process *p, uint32_t entries)
 {
@@ -66,7 +66,7 @@ void tlb_invalidate(vas_process *p, uint64_t start, uint64_t end)
     }
     for (uint64_t page = first; page <= last; page++) {
         tlb_entry *e = &p->tlb[page & p->tlb_mask];
-        if (e->read_tag == page)
+        if (e->tag >> 3 == page)
             *e = empty_entry;
     }
 }
@@ -76,12 +76,11 @@ static void tlb_fill(vas_process *p, uint64_t page, uint8_t *host, uint64_t pte,
     if (!p->tlb_enabled)
         return;
     tlb_entry *e = &p->tlb[page & p->tlb_mask];
-    bool same = e->read_tag == page;
-    e->host = host;
-    e->read_tag = page;
-    e->write_tag = kind == VAS_EXCEPTION_WRITE_FAULT || (same && e->write_tag == page) ? page : TLB_EMPTY;
+    bool was_writable = e->tag >> 3 == page && (e->tag & TLB_WRITE);
     bool executable = !(pte & (1ull << p->pt->nx_bit)) || !p->dep_enabled;
-    e->execute_tag = executable ? page : TLB_EMPTY;
+    e->host = host;
+    e->tag = page << 3 | TLB_READ | (kind == VAS_EXCEPTION_WRITE_FAULT || was_writable ? TLB_WRITE : 0) |
+             (executable ? TLB_EXECUTE : 0);
 }
 
 /* ---- The fault path -------------------------------------------------------------------- */
@@ -345,15 +344,11 @@ static __attribute__((noinline)) uint32_t access_slow(vas_process *p, uint64_t a
 }
 
 /* The fast path: one TLB probe, then a copy; everything else goes to access_slow. */
-static inline uint8_t *tlb_hit(vas_process *p, uint64_t address, size_t size, size_t tag_offset)
+static inline uint8_t *tlb_hit(vas_process *p, uint64_t address, size_t size, uint64_t need)
 {
     uint64_t page = address >> p->page_shift, offset = address & (p->page_size - 1);
     const tlb_entry *e = &p->tlb[page & p->tlb_mask];
-    uint64_t tag;
-    memcpy(&tag, (const uint8_t *)e + tag_offset, sizeof tag);
-    /* An empty tag is 0 (TLB_EMPTY), which is also page 0's number: page 0 (the NULL
-       partition, never filled) must miss, or a NULL-pointer access would use an empty slot. */
-    return tag == page && page != 0 && size <= p->page_size - offset ? e->host + offset : NULL;
+    return e->tag >> 3 == page && (e->tag & need) && size <= p->page_size - offset ? e->host + offset : NULL;
 }
 
 static inline void copy_small(void *to, const void *from, size_t size)
@@ -368,11 +363,11 @@ static inline void copy_small(void *to, const void *from, size_t size)
 }
 
 /* One TLB probe and a copy, or false for the slow path; inlined, so `to_guest` folds away. */
-static inline bool fast_access(vas_process *p, uint64_t address, void *buffer, size_t size, size_t tag_offset,
+static inline bool fast_access(vas_process *p, uint64_t address, void *buffer, size_t size, uint64_t need,
                                bool to_guest, vas_exception *exception)
 {
     uint8_t *host;
-    if (!p || p->magic != PROCESS_MAGIC || !buffer || !(host = tlb_hit(p, address, size, tag_offset)))
+    if (!p || p->magic != PROCESS_MAGIC || !buffer || !(host = tlb_hit(p, address, size, need)))
         return false;
     if (to_guest)
         copy_small(host, buffer, size);
@@ -385,7 +380,7 @@ static inline bool fast_access(vas_process *p, uint64_t address, void *buffer, s
 
 uint32_t vas_read(vas_process *p, uint64_t address, void *buffer, size_t size, vas_exception *exception)
 {
-    if (fast_access(p, address, buffer, size, offsetof(tlb_entry, read_tag), false, exception))
+    if (fast_access(p, address, buffer, size, TLB_READ, false, exception))
         return VAS_STATUS_SUCCESS;
     return access_slow(p, address, buffer, size, VAS_EXCEPTION_READ_FAULT, exception);
 }
@@ -393,14 +388,14 @@ uint32_t vas_read(vas_process *p, uint64_t address, void *buffer, size_t size, v
 uint32_t vas_write(vas_process *p, uint64_t address, const void *buffer, size_t size, vas_exception *exception)
 {
     void *bytes = (void *)(uintptr_t)buffer; /* only read from, as the slow path knows by the kind */
-    if (fast_access(p, address, bytes, size, offsetof(tlb_entry, write_tag), true, exception))
+    if (fast_access(p, address, bytes, size, TLB_WRITE, true, exception))
         return VAS_STATUS_SUCCESS;
     return access_slow(p, address, bytes, size, VAS_EXCEPTION_WRITE_FAULT, exception);
 }
 
 uint32_t vas_execute(vas_process *p, uint64_t address, void *buffer, size_t size, vas_exception *exception)
 {
-    if (fast_access(p, address, buffer, size, offsetof(tlb_entry, execute_tag), false, exception))
+    if (fast_access(p, address, buffer, size, TLB_EXECUTE, false, exception))
         return VAS_STATUS_SUCCESS;
     return access_slow(p, address, buffer, size, VAS_EXCEPTION_EXECUTE_FAULT, exception);
 }

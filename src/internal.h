@@ -228,14 +228,18 @@ VAS_INTERNAL int pagetable_check(const vas_process *p);
 
 /* ---- access.c: faults, reads, writes, execution, the TLB -------------------------------- */
 
-/* Page 0 lies in the NULL partition and is never filled, so 0 marks an empty tag: a TLB fresh
-   from calloc is empty, and the host only commits the slots a process uses. */
+/* An empty slot: 0, allowing nothing, so a TLB fresh from calloc is empty and the host only
+   commits the slots a process uses. */
 #define TLB_EMPTY 0
 
+/* One page's translation, 16 bytes so that a 16K-entry TLB stays small in the host's caches:
+   tag = the virtual page number << 3 | the accesses that may go straight to the bytes. */
 typedef struct tlb_entry {
-    uint64_t read_tag, write_tag, execute_tag; /* the virtual page number, or TLB_EMPTY */
-    uint8_t *host;                             /* the page's bytes */
+    uint64_t tag;                     /* TLB_EMPTY, or page << 3 | TLB_READ | TLB_WRITE | TLB_EXECUTE */
+    uint8_t *host;                    /* the page's bytes */
 } tlb_entry;
+
+enum { TLB_READ = 1, TLB_WRITE = 2, TLB_EXECUTE = 4 };
 
 VAS_INTERNAL uint32_t tlb_create(vas_process *p, uint32_t entries);
 VAS_INTERNAL void tlb_destroy(vas_process *p);
