@@ -19,8 +19,10 @@
  *   (d) the TLB miss and refill: sweeps of one read (or write) on each page of a 64 MB allocation
  *       in random order right after vas_tlb_flush (every access misses), beside the same sweep
  *       with the TLB warm; the embedder's cache after the flush (every access refills through
- *       vas_translate); steady random reads over 64 MB in a process created with a 256-entry TLB
- *       (98 % misses) and with VAS_TLB_DISABLED (every access walks the page tables);
+ *       vas_translate); a ping-pong between two pages that share a slot of a 256-entry TLB (every
+ *       access misses, everything stays in L1: the refill's own cost); steady random reads over
+ *       64 MB in a process created with a 256-entry TLB (98 % misses) and with VAS_TLB_DISABLED
+ *       (every access walks the page tables);
  *   (e) the demand-zero fault: the first 8-byte access to each page of 16 fresh 64 KB
  *       reservations (256 pages, committed, never touched) per batch, released after the batch;
  *       beside the host kernel's own first touch of fresh mmap pages and Unicorn's first
@@ -34,8 +36,9 @@
  *
  * Method: clock_gettime(CLOCK_MONOTONIC) around batches of accesses (a pass over an address list
  * or part of one); a repetition's value is the median ns per access of its batches; the value
- * reported is the median of the repetitions. Repetitions are interleaved: repetition 1 of every
- * case, then repetition 2, ..., so that a burst of other work on the host hits all cases alike.
+ * reported is the median of the repetitions. The cases a ratio compares run interleaved batch by
+ * batch (batch 1 of every case, then batch 2, ...), and the repetitions are interleaved across all
+ * parts, so that a burst of other work on the host hits the cases compared alike.
  * Every state is built, touched and warmed once before the first repetition. Addresses come
  * from splitmix64 with a fixed seed, so two runs do the same work.
  *

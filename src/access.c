@@ -281,6 +281,17 @@ static uint32_t access_locked(vas_process *p, uint64_t address, uint8_t *buf, si
                               space, so one always does) */
     uint64_t first = align_down(address, p->page_size), resolved = 0;
     bool pinning = align_down(last, p->page_size) != first;
+    if (!pinning && !wraps) { /* one page: one resolve, then the copy */
+        uint8_t *host = resolve(p, address, kind, exception);
+        if (!host)
+            return exception->code;
+        host += address - first;
+        if (kind == VAS_EXCEPTION_WRITE_FAULT)
+            memcpy(host, buf, size);
+        else
+            memcpy(buf, host, size);
+        return VAS_STATUS_SUCCESS;
+    }
     uint32_t status = VAS_STATUS_SUCCESS;
     for (uint64_t at = address;;) {
         uint8_t *host = resolve(p, at, kind, exception);
