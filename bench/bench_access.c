@@ -48,30 +48,15 @@
  * Timing never decides the exit status: a missed target is printed, not failed. The program
  * exits 1 only when a call that must succeed fails (a bug, not a slow result).
  */
-#include "vas.h"
+#define BENCH_NAME "bench_access"
+#define BENCH_MAX_RESULTS 96
+#define BENCH_IMPL_SIZE 40
+#define BENCH_WHAT_SIZE 128
+#define BENCH_NOTE_SIZE 200
+#define BENCH_FMT_NS_HUNDREDTHS
+#include "bench_common.h"
 
-#include <errno.h>
-#include <stdarg.h>
-#include <stdbool.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/mman.h>
-#include <sys/utsname.h>
-#include <time.h>
-#include <unistd.h>
-
-#ifdef VAS_BENCH_HAVE_UNICORN
-#include <unicorn/unicorn.h>
-#endif
-
-#ifndef VAS_BENCH_BUILD_TYPE
-#define VAS_BENCH_BUILD_TYPE "unknown"
-#endif
-#ifndef VAS_BENCH_DEBUG_CHECKER
-#define VAS_BENCH_DEBUG_CHECKER 0
-#endif
 
 /* A call the compiler must make: GCC's noipa also stops it from using what it knows of the body
    (that it is empty) at the call site; clang lacks noipa, and the asm below does that job. */
@@ -82,7 +67,6 @@
 #endif
 #define LIKELY(x) __builtin_expect(!!(x), 1)
 
-#define PAGE 0x1000ull
 #define PAGE_SHIFT 12
 #define REGION 0x10000ull                 /* 64 KB: the allocation granularity */
 #define HOT (64ull << 10)                 /* the hot set */
@@ -92,65 +76,9 @@
 #define UNICORN_SET_BASE 0x100000000ull   /* (c): 64 KB regions 64 KB apart, as in the anchors */
 #define UNICORN_DZ_BASE 0x200000000ull
 #define SEED 0x76617361636365ull          /* "vasacce" */
-#define MAX_SAMPLES 64
 #define SET_ALLOCATIONS 100               /* (c) "set": the allocations read at every N */
 
 /* ---- Small tools ------------------------------------------------------------------------- */
-
-static bool quick;
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t rng;
-static uint64_t rng_next(void) /* splitmix64 */
-{
-    uint64_t z = (rng += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-static int compare_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, compare_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-static volatile uint64_t sink; /* keeps results the compiler would otherwise drop */
-
-static void die(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "bench_access: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n");
-    va_end(ap);
-    exit(1);
-}
-
-static uint64_t run_start;
-
-static void progress(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "bench_access [%5.1f s]: ", (double)(now_ns() - run_start) / 1e9);
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n");
-    va_end(ap);
-}
 
 static void *must_alloc(size_t size)
 {
@@ -173,29 +101,6 @@ static uint8_t *host_map(uint64_t size)
     return q;
 }
 
-/* 1234567.8 -> "1,234,568"; below 100, one decimal; below 10, two. */
-static const char *fmt_ns(double ns, char *buf, size_t size)
-{
-    if (ns < 10) {
-        snprintf(buf, size, "%.2f", ns);
-        return buf;
-    }
-    if (ns < 100) {
-        snprintf(buf, size, "%.1f", ns);
-        return buf;
-    }
-    char digits[32];
-    snprintf(digits, sizeof digits, "%.0f", ns);
-    size_t len = strlen(digits), w = 0;
-    for (size_t i = 0; i < len && w + 2 < size; i++) {
-        if (i > 0 && (len - i) % 3 == 0)
-            buf[w++] = ',';
-        buf[w++] = digits[i];
-    }
-    buf[w] = 0;
-    return buf;
-}
-
 static const char *fmt_count(long n, char *buf, size_t size)
 {
     if (n < 100) {
@@ -204,73 +109,6 @@ static const char *fmt_count(long n, char *buf, size_t size)
     }
     return fmt_ns((double)n, buf, size);
 }
-
-/* ---- Results: one per measured case, one sample per repetition --------------------------- */
-
-typedef struct result {
-    char key[48];   /* for the ratios: "hot/vas-read" */
-    char group;     /* 'a' .. 'e' */
-    char impl[40];  /* "vas", "embedder", "native", "Unicorn 2.0", "floor" */
-    char what[128];
-    double samples[MAX_SAMPLES];
-    int count;
-    bool failed;    /* not measurable: the note says why */
-    char note[200];
-} result;
-
-static result results[96];
-static int result_count;
-
-static result *find_result(const char *key)
-{
-    for (int i = 0; i < result_count; i++)
-        if (strcmp(results[i].key, key) == 0)
-            return &results[i];
-    return NULL;
-}
-
-/* The result named key, made on first use. */
-static result *get_result(const char *key, char group, const char *impl, const char *what)
-{
-    result *r = find_result(key);
-    if (r)
-        return r;
-    if (result_count == (int)(sizeof results / sizeof results[0]))
-        die("too many results");
-    r = &results[result_count++];
-    memset(r, 0, sizeof *r);
-    snprintf(r->key, sizeof r->key, "%s", key);
-    r->group = group;
-    snprintf(r->impl, sizeof r->impl, "%s", impl);
-    snprintf(r->what, sizeof r->what, "%s", what);
-    return r;
-}
-
-static void add_sample(result *r, double ns)
-{
-    if (r->count < MAX_SAMPLES)
-        r->samples[r->count++] = ns;
-}
-
-static void set_note(result *r, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(r->note, sizeof r->note, fmt, ap);
-    va_end(ap);
-}
-
-/* The median of the samples; -1 when there are none. */
-static double value_of(const result *r)
-{
-    if (!r || r->failed || r->count == 0)
-        return -1;
-    double copy[MAX_SAMPLES];
-    memcpy(copy, r->samples, sizeof(double) * (size_t)r->count);
-    return median(copy, r->count);
-}
-
-static double lookup(const char *key) { return value_of(find_result(key)); }
 
 /* ---- The embedder's fast path (docs/api.md, vas_mapping_generation) ------------------------ */
 
@@ -692,14 +530,6 @@ static uint64_t demand_zero_faults(vas_process *p)
 /* ---- Unicorn 2 ---------------------------------------------------------------------------- */
 
 #ifdef VAS_BENCH_HAVE_UNICORN
-static char unicorn_name[32];
-
-static void uc_must(uc_err e, const char *what)
-{
-    if (e)
-        die("%s: %s", what, uc_strerror(e));
-}
-
 static uc_engine *uc_new(void)
 {
     uc_engine *uc;
@@ -1314,103 +1144,23 @@ static void warm_up(void)
 
 /* ---- Report ------------------------------------------------------------------------------ */
 
-static void read_line(const char *path, const char *prefix, char *out, size_t size)
-{
-    char line[256];
-    FILE *f = fopen(path, "r");
-    while (f && fgets(line, sizeof line, f)) {
-        if (strncmp(line, prefix, strlen(prefix)) != 0)
-            continue;
-        const char *v = line;
-        if (prefix[0]) { /* "key : value" */
-            v = strchr(line, ':');
-            if (!v)
-                break;
-            v += 1 + (v[1] == ' ');
-        }
-        size_t len = strcspn(v, "\n");
-        if (len >= size)
-            len = size - 1;
-        memcpy(out, v, len);
-        out[len] = 0;
-        break;
-    }
-    if (f)
-        fclose(f);
-}
-
 static char load_at_start[64] = "unknown";
 
 static void print_machine(void)
 {
     char model[128] = "unknown", thp[128] = "unknown", load[64] = "unknown";
-    read_line("/proc/cpuinfo", "model name", model, sizeof model);
     read_line("/sys/kernel/mm/transparent_hugepage/enabled", "", thp, sizeof thp);
     read_line("/proc/loadavg", "", load, sizeof load);
     struct utsname u;
-    uname(&u);
-    printf("# vas memory-access benchmark%s\n\n", quick ? " (--quick: a smoke run, not a measurement)" : "");
-    printf("- libvas %s, build type %s%s, compiler %s\n", vas_version(), VAS_BENCH_BUILD_TYPE,
-           VAS_BENCH_DEBUG_CHECKER ? ", WITH the per-call invariant checker (the numbers mean nothing)" : "",
-           __VERSION__);
+    print_heading("vas memory-access benchmark", " (--quick: a smoke run, not a measurement)", model, sizeof model, &u);
     printf("- host: %ld CPUs online, %s, %s %s, THP %s\n", sysconf(_SC_NPROCESSORS_ONLN), model, u.sysname,
            u.release, thp);
-#ifdef VAS_BENCH_HAVE_UNICORN
-    printf("- Unicorn: %s (the installed libunicorn)\n", unicorn_name);
-#else
-    printf("- Unicorn: not built in (libunicorn-dev not found, or -DVAS_BENCH_UNICORN=OFF)\n");
-#endif
+    print_unicorn_line();
     printf("- load average at the start: %s; at the end: %s (other work on the host skews timings)\n",
            load_at_start, load);
     printf("- the \"64 MB\" span is %llu MB; ns per access: the median over %d reps, each the median of its batches\n",
            (unsigned long long)(S.big >> 20), S.reps);
 }
-
-static void print_results(char group, const char *title)
-{
-    char v[32];
-    printf("\n## %s\n\n", title);
-    printf("| implementation | operation | ns/access | reps | note |\n");
-    printf("|---|---|---:|---:|---|\n");
-    for (int i = 0; i < result_count; i++) {
-        result *r = &results[i];
-        if (r->group != group)
-            continue;
-        double ns = value_of(r);
-        printf("| %s | %s | %s | %d | %s |\n", r->impl, r->what, ns < 0 ? "n/a" : fmt_ns(ns, v, sizeof v),
-               r->failed ? 0 : r->count, r->note);
-    }
-}
-
-static int targets_missed, targets_met;
-
-#define INFO 2 /* a ratio_row `pass` value: no target, for information */
-
-/* One line of the ratio table; value < 0 means a side was not measured. */
-static void ratio_row(const char *name, double value, const char *goal, int pass, const char *note)
-{
-    char v[48];
-    if (value < 0) {
-        printf("| %s | n/a | %s | - | not measured in this run |\n", name, goal);
-        return;
-    }
-    if (value >= 100)
-        fmt_ns(value, v, sizeof v);
-    else if (value >= 0.01)
-        snprintf(v, sizeof v, "%.2f", value);
-    else
-        snprintf(v, sizeof v, "%.2g", value);
-    printf("| %s | %s | %s | %s | %s |\n", name, v, goal, pass == INFO ? "info" : pass ? "PASS" : "MISS",
-           note ? note : "");
-    if (pass == INFO)
-        return;
-    if (pass)
-        targets_met++;
-    else
-        targets_missed++;
-}
-
-static double div_or_na(double a, double b) { return a < 0 || b <= 0 ? -1 : a / b; }
 
 /* "a vs b" for a note, from two keys. */
 static const char *versus(const char *a, const char *b, char *buf, size_t size)
@@ -1556,23 +1306,16 @@ static void print_ratios(void)
     ratio_row("demand-zero fault: first uc_mem_write / first vas_write", r, "none", INFO,
               versus("dz/uc-write", "dz/vas-write", note, sizeof note));
 #endif
-    printf("\n%d targets met, %d missed. (Timing never changes the exit status.)\n", targets_met, targets_missed);
+    print_targets_summary();
 }
 
 int main(int argc, char **argv)
 {
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--quick") == 0) {
-            quick = true;
-        } else {
-            fprintf(stderr, "usage: %s [--quick]\n", argv[0]);
-            return strcmp(argv[i], "--help") == 0 ? 0 : 2;
-        }
-    }
+    int status = parse_quick_only(argc, argv);
+    if (status >= 0)
+        return status;
 #ifdef VAS_BENCH_HAVE_UNICORN
-    unsigned major, minor;
-    uc_version(&major, &minor);
-    snprintf(unicorn_name, sizeof unicorn_name, "Unicorn %u.%u", major, minor);
+    unicorn_init_name();
 #endif
     read_line("/proc/loadavg", "", load_at_start, sizeof load_at_start);
     run_start = now_ns();
@@ -1599,12 +1342,13 @@ int main(int argc, char **argv)
     }
 
     print_machine();
-    print_results('a', "(a) Hot 64 KB set: random 8-byte accesses in 16 pages");
-    print_results('b', "(b) Random 8-byte accesses over a 64 MB allocation, every page touched first");
-    print_results('c', "(c) Reads with N allocations of 64 KB live");
-    print_results('d', "(d) TLB miss and refill");
-    print_results('e', "(e) Demand-zero fault: the first touch of a committed page");
+    print_results('a', "(a) Hot 64 KB set: random 8-byte accesses in 16 pages", "ns/access", false);
+    print_results('b', "(b) Random 8-byte accesses over a 64 MB allocation, every page touched first", "ns/access",
+                  false);
+    print_results('c', "(c) Reads with N allocations of 64 KB live", "ns/access", false);
+    print_results('d', "(d) TLB miss and refill", "ns/access", false);
+    print_results('e', "(e) Demand-zero fault: the first touch of a committed page", "ns/access", false);
     print_ratios();
-    printf("\nWhole run: %.1f s.\n", (double)(now_ns() - run_start) / 1e9);
+    print_whole_run();
     return 0;
 }

@@ -54,163 +54,27 @@
  * exits 1 only when a call that must succeed fails, or a page reads back wrong (a bug, not a
  * slow result).
  */
-#include "vas.h"
+#define BENCH_NAME "bench_paging"
+#define BENCH_MAX_RESULTS 32
+#define BENCH_IMPL_SIZE 16
+#define BENCH_WHAT_SIZE 160
+#define BENCH_NOTE_SIZE 200
+#include "bench_common.h"
 
-#include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
-#include <stdbool.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/utsname.h>
-#include <time.h>
-#include <unistd.h>
 
-#ifndef VAS_BENCH_BUILD_TYPE
-#define VAS_BENCH_BUILD_TYPE "unknown"
-#endif
-#ifndef VAS_BENCH_DEBUG_CHECKER
-#define VAS_BENCH_DEBUG_CHECKER 0
-#endif
-
-#define PAGE 0x1000ull
 #define MB (1ull << 20)
-#define MAX_SAMPLES 64
 #define TARGET_HARD 1.5 /* hard fault <= 1.5 x (pread + pwrite of 4 KB) */
 
-/* ---- Small tools ------------------------------------------------------------------------- */
-
-static bool quick; /* --quick: small sizes, a smoke run */
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static int compare_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, compare_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-static void die(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "bench_paging: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n");
-    va_end(ap);
-    exit(1);
-}
-
-static uint64_t run_start;
-
-static void progress(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "bench_paging [%5.1f s]: ", (double)(now_ns() - run_start) / 1e9);
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n");
-    va_end(ap);
-}
-
-/* 1234567.8 -> "1,234,568"; below 100, one decimal. */
-static const char *fmt_ns(double ns, char *buf, size_t size)
-{
-    if (ns < 100) {
-        snprintf(buf, size, "%.1f", ns);
-        return buf;
-    }
-    char digits[32];
-    snprintf(digits, sizeof digits, "%.0f", ns);
-    size_t len = strlen(digits), w = 0;
-    for (size_t i = 0; i < len && w + 2 < size; i++) {
-        if (i > 0 && (len - i) % 3 == 0)
-            buf[w++] = ',';
-        buf[w++] = digits[i];
-    }
-    buf[w] = 0;
-    return buf;
-}
-
-/* ---- Results: one per measured case, one sample per repetition --------------------------- */
-
-typedef struct result {
-    char key[48];
-    char group;     /* 'a', 'b', 'c' */
-    char impl[16];  /* "vas", "host" */
-    char what[160];
-    double samples[MAX_SAMPLES];
-    int count;
-    char note[200];
-} result;
-
-static result results[32];
-static int result_count;
-
-static result *find_result(const char *key)
-{
-    for (int i = 0; i < result_count; i++)
-        if (strcmp(results[i].key, key) == 0)
-            return &results[i];
-    return NULL;
-}
-
-static result *get_result(const char *key, char group, const char *impl, const char *what)
-{
-    result *r = find_result(key);
-    if (r)
-        return r;
-    if (result_count == (int)(sizeof results / sizeof results[0]))
-        die("too many results");
-    r = &results[result_count++];
-    memset(r, 0, sizeof *r);
-    snprintf(r->key, sizeof r->key, "%s", key);
-    r->group = group;
-    snprintf(r->impl, sizeof r->impl, "%s", impl);
-    snprintf(r->what, sizeof r->what, "%s", what);
-    return r;
-}
+/* ---- Results ----------------------------------------------------------------------------- */
 
 /* Adds one repetition's value (the median of its passes) to the result named key. */
-static result *add_sample(const char *key, char group, const char *impl, const char *what, double *passes, int n)
+static result *add_rep(const char *key, char group, const char *impl, const char *what, double *passes, int n)
 {
     result *r = get_result(key, group, impl, what);
-    if (r->count < MAX_SAMPLES)
-        r->samples[r->count++] = median(passes, n);
+    add_sample(r, median(passes, n));
     return r;
 }
-
-static void set_note(result *r, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(r->note, sizeof r->note, fmt, ap);
-    va_end(ap);
-}
-
-static double value_of(const result *r)
-{
-    if (!r || r->count == 0)
-        return -1;
-    double copy[MAX_SAMPLES];
-    memcpy(copy, r->samples, sizeof(double) * (size_t)r->count);
-    return median(copy, r->count);
-}
-
-static double lookup(const char *key) { return value_of(find_result(key)); }
 
 /* ---- Machines whose paging file the host side can open ----------------------------------- */
 
@@ -472,12 +336,12 @@ static void bench_hard_isolated(void)
     if (c1.hard_faults - c0.hard_faults != (uint64_t)pages || c1.soft_faults != c0.soft_faults)
         die("isolated: %llu hard and %llu soft faults for %d pages", (unsigned long long)(c1.hard_faults - c0.hard_faults),
             (unsigned long long)(c1.soft_faults - c0.soft_faults), pages);
-    result *res = add_sample("hard/iso", 'a', "vas", HARD_WHAT_ISO, vas_ns, chunks);
+    result *res = add_rep("hard/iso", 'a', "vas", HARD_WHAT_ISO, vas_ns, chunks);
     set_note(res, "%d pages, %d chunks of %d; %llu hard faults, %llu reads, %llu pages written, %llu repurposed",
              pages, chunks, chunk, (unsigned long long)(c1.hard_faults - c0.hard_faults),
              (unsigned long long)(s1.reads - s0.reads), (unsigned long long)(s1.pages_written - s0.pages_written),
              (unsigned long long)(s1.repurposed - s0.repurposed));
-    res = add_sample("host/iso/pread", 'a', "host", HOST_WHAT_ISO_R, pread_ns, chunks);
+    res = add_rep("host/iso/pread", 'a', "host", HOST_WHAT_ISO_R, pread_ns, chunks);
     set_note(res, "%d chunks of %d, each timed beside the vas chunk of the same slots", chunks, chunk);
     free(slots);
     rig_close(&r);
@@ -560,17 +424,17 @@ static void bench_hard_sweep(void)
             die("a read sweep of 2x RAM took no hard fault");
         hr_ns[k] = host_pread_pass(s.r.fd, slots, n, 0);
     }
-    result *res = add_sample("hard/sweep/write", 'a', "vas", SWEEP_WHAT_W, w_ns, passes);
+    result *res = add_rep("hard/sweep/write", 'a', "vas", SWEEP_WHAT_W, w_ns, passes);
     set_note(res, "RAM %llu MB, %d pages; %.2f hard faults per page, %.2f pages written per fault, %.1f pages per write call",
              (unsigned long long)(ram / MB), s.pages, w_fpp, w_wpf, w_ppw);
-    res = add_sample("hard/sweep/read", 'a', "vas", SWEEP_WHAT_R, r_ns, passes);
+    res = add_rep("hard/sweep/read", 'a', "vas", SWEEP_WHAT_R, r_ns, passes);
     set_note(res, "RAM %llu MB, %d pages; %.2f hard faults per page, %.2f pages written per fault",
              (unsigned long long)(ram / MB), s.pages, r_fpp, r_wpf);
-    res = add_sample("host/sweep/inout", 'a', "host", HOST_WHAT_SW_INOUT, hw_ns, passes);
+    res = add_rep("host/sweep/inout", 'a', "host", HOST_WHAT_SW_INOUT, hw_ns, passes);
     set_note(res, "%d slots per pass (the pages out of memory when the sweep starts)", n);
-    res = add_sample("host/sweep/hot", 'a', "host", HOST_WHAT_SW_HOT, hot_ns, passes);
+    res = add_rep("host/sweep/hot", 'a', "host", HOST_WHAT_SW_HOT, hot_ns, passes);
     set_note(res, "%d slots per pass; a lower bound: both copies hit the CPU caches", n);
-    res = add_sample("host/sweep/pread", 'a', "host", HOST_WHAT_SW_R, hr_ns, passes);
+    res = add_rep("host/sweep/pread", 'a', "host", HOST_WHAT_SW_R, hr_ns, passes);
     set_note(res, "%d slots per pass", n);
     free(slots);
     rig_close(&s.r);
@@ -643,24 +507,24 @@ static void bench_soft_trim(void)
     }
     char what[160];
     snprintf(what, sizeof what, "vas_empty_working_set of %d resident dirty pages (to the modified list), per page", pages);
-    result *res = add_sample("trim/dirty", 'c', "vas", what, trim_dirty, cycles);
+    result *res = add_rep("trim/dirty", 'c', "vas", what, trim_dirty, cycles);
     set_note(res, "one call per cycle, %d cycles per rep", cycles);
     snprintf(what, sizeof what, "vas_empty_working_set of %d resident clean pages (to the standby list), per page", pages);
-    res = add_sample("trim/clean", 'c', "vas", what, trim_clean, cycles);
+    res = add_rep("trim/clean", 'c', "vas", what, trim_clean, cycles);
     set_note(res, "one call per cycle, %d cycles per rep", cycles);
     snprintf(what, sizeof what, "vas_write_modified_pages of %d modified pages, per page", pages);
-    res = add_sample("mpw", 'c', "vas", what, mpw, cycles);
+    res = add_rep("mpw", 'c', "vas", what, mpw, cycles);
     set_note(res, "%.1f pages per write call (pwrite of a cluster); includes the copy into the cluster buffer", per_call);
-    res = add_sample("host/mpw", 'c', "host",
+    res = add_rep("host/mpw", 'c', "host",
                      "pwrite 64 KB (16 pages) per call, of bytes read from the same slots a pass earlier, the same paging file, per page",
                      host_mpw, cycles);
     set_note(res, "slots 0 .. %d, written by the writer in earlier cycles", pages - 1);
-    res = add_sample("soft/read", 'b', "vas", "soft fault: 8-byte vas_read of a page whose frame is on standby", soft_r, cycles);
+    res = add_rep("soft/read", 'b', "vas", "soft fault: 8-byte vas_read of a page whose frame is on standby", soft_r, cycles);
     set_note(res, "%d pages after empty + write-modified, %d cycles per rep", pages, cycles);
-    res = add_sample("soft/write", 'b', "vas", "soft fault: 8-byte vas_write of a page whose frame is on standby", soft_w,
+    res = add_rep("soft/write", 'b', "vas", "soft fault: 8-byte vas_write of a page whose frame is on standby", soft_w,
                      cycles);
     set_note(res, "%d pages after an empty of clean pages, %d cycles per rep", pages, cycles);
-    res = add_sample("resident", 'b', "vas", "8-byte vas_read of a resident page (software-TLB hit): the call alone",
+    res = add_rep("resident", 'b', "vas", "8-byte vas_read of a resident page (software-TLB hit): the call alone",
                      resident, cycles);
     set_note(res, "%d pages in address order", pages);
     rig_close(&r);
@@ -688,7 +552,7 @@ static void bench_demand_zero(void)
         ns[k] = (double)(now_ns() - t0) / pages;
         release(r.p, a);
     }
-    result *res = add_sample("dz", 'b', "vas", "demand-zero fault: first 8-byte vas_write to a page of a fresh allocation",
+    result *res = add_rep("dz", 'b', "vas", "demand-zero fault: first 8-byte vas_write to a page of a fresh allocation",
                              ns, batches);
     set_note(res, "%d batches of %d pages (one %llu KB allocation each, released after)", batches, pages,
              (unsigned long long)(size / 1024));
@@ -697,43 +561,14 @@ static void bench_demand_zero(void)
 
 /* ---- Report ------------------------------------------------------------------------------ */
 
-static void read_line(const char *path, const char *prefix, char *out, size_t size)
-{
-    char line[256];
-    FILE *f = fopen(path, "r");
-    while (f && fgets(line, sizeof line, f)) {
-        if (strncmp(line, prefix, strlen(prefix)) != 0)
-            continue;
-        const char *v = line;
-        if (prefix[0]) { /* "key : value" */
-            v = strchr(line, ':');
-            if (!v)
-                break;
-            v += 1 + (v[1] == ' ');
-        }
-        size_t len = strcspn(v, "\n");
-        if (len >= size)
-            len = size - 1;
-        memcpy(out, v, len);
-        out[len] = 0;
-        break;
-    }
-    if (f)
-        fclose(f);
-}
-
 static void print_machine(const char *load_start)
 {
     char model[128] = "unknown", load[64] = "unknown";
-    read_line("/proc/cpuinfo", "model name", model, sizeof model);
     read_line("/proc/loadavg", "", load, sizeof load);
     const char *dir = getenv("TMPDIR");
     struct utsname u;
-    uname(&u);
-    printf("# vas paging benchmark%s\n\n", quick ? " (--quick: small sizes, a smoke run, not a measurement)" : "");
-    printf("- libvas %s, build type %s%s, compiler %s\n", vas_version(), VAS_BENCH_BUILD_TYPE,
-           VAS_BENCH_DEBUG_CHECKER ? ", WITH the per-call invariant checker (the numbers mean nothing)" : "",
-           __VERSION__);
+    print_heading("vas paging benchmark", " (--quick: small sizes, a smoke run, not a measurement)", model,
+                  sizeof model, &u);
     printf("- host: %ld CPUs online, %s, %s %s\n", sysconf(_SC_NPROCESSORS_ONLN), model, u.sysname, u.release);
     printf("- paging files: host files in %s (in the host page cache: every read and write is a memory copy)\n",
            dir && *dir ? dir : "/tmp");
@@ -742,73 +577,44 @@ static void print_machine(const char *load_start)
     printf("- ns per page: the median over reps; each rep is the median of its passes\n");
 }
 
-static void print_results(char group, const char *title)
-{
-    char v[32];
-    printf("\n## %s\n\n", title);
-    printf("| implementation | operation | ns/page | reps | note |\n");
-    printf("|---|---|---:|---:|---|\n");
-    for (int i = 0; i < result_count; i++) {
-        const result *r = &results[i];
-        if (r->group != group)
-            continue;
-        double ns = value_of(r);
-        printf("| %s | %s | %s | %d | %s |\n", r->impl, r->what, ns < 0 ? "n/a" : fmt_ns(ns, v, sizeof v), r->count,
-               r->note);
-    }
-}
-
-static int misses, passes;
-
-#define INFO 2
-
-static void ratio_row(const char *name, double a, double b, const char *target, int pass)
+/* One line of the ratio table: a / b, with both values; a < 0 or b <= 0 means a side was not measured. */
+static void ratio_row_ab(const char *name, double a, double b, const char *target, int pass)
 {
     char t1[32], t2[32];
     if (a < 0 || b <= 0) {
         printf("| %s | n/a | %s | - | not measured in this run |\n", name, target);
         return;
     }
-    printf("| %s | %.2f | %s | %s | %s ns vs %s ns |\n", name, a / b, target,
-           pass == INFO ? "info" : pass ? "PASS" : "MISS", fmt_ns(a, t1, sizeof t1), fmt_ns(b, t2, sizeof t2));
-    if (pass == INFO)
-        return;
-    pass ? passes++ : misses++;
+    printf("| %s | %.2f | %s | %s | %s ns vs %s ns |\n", name, a / b, target, verdict(pass), fmt_ns(a, t1, sizeof t1),
+           fmt_ns(b, t2, sizeof t2));
 }
 
 static void print_ratios(void)
 {
-    printf("\n## Ratios and targets\n\n");
-    printf("| ratio | measured | target | result | values |\n");
-    printf("|---|---:|---|---|---|\n");
+    print_ratio_heading("values");
     double sw = lookup("hard/sweep/write"), sr = lookup("hard/sweep/read"), iso = lookup("hard/iso");
     double inout = lookup("host/sweep/inout"), hot = lookup("host/sweep/hot"), hr = lookup("host/sweep/pread");
     char target[64];
     snprintf(target, sizeof target, "<= %.1f", TARGET_HARD);
-    ratio_row("hard fault, write sweep (in, dirtied, written out) / pread in + pwrite out 4 KB", sw, inout, target,
+    ratio_row_ab("hard fault, write sweep (in, dirtied, written out) / pread in + pwrite out 4 KB", sw, inout, target,
               sw >= 0 && inout > 0 && sw / inout <= TARGET_HARD);
-    ratio_row("hard fault, write sweep / pread + pwrite of the same 4 KB straight back (cache-hot lower bound)", sw,
+    ratio_row_ab("hard fault, write sweep / pread + pwrite of the same 4 KB straight back (cache-hot lower bound)", sw,
               hot, target, sw >= 0 && hot > 0 && sw / hot <= TARGET_HARD);
-    ratio_row("hard fault, read sweep (in, trimmed clean) / pread 4 KB", sr, hr, "none", INFO);
-    ratio_row("hard fault, isolated (in only, no pressure) / pread 4 KB", iso, lookup("host/iso/pread"), "none", INFO);
-    ratio_row("modified page writer per page / host pwrite of 64 KB per page", lookup("mpw"), lookup("host/mpw"),
+    ratio_row_ab("hard fault, read sweep (in, trimmed clean) / pread 4 KB", sr, hr, "none", INFO);
+    ratio_row_ab("hard fault, isolated (in only, no pressure) / pread 4 KB", iso, lookup("host/iso/pread"), "none", INFO);
+    ratio_row_ab("modified page writer per page / host pwrite of 64 KB per page", lookup("mpw"), lookup("host/mpw"),
               "none", INFO);
-    ratio_row("soft fault (read) / hard fault, isolated", lookup("soft/read"), iso, "none", INFO);
-    ratio_row("soft fault (read) / demand-zero fault", lookup("soft/read"), lookup("dz"), "none", INFO);
-    ratio_row("soft fault (read) / resident read", lookup("soft/read"), lookup("resident"), "none", INFO);
-    printf("\n%d targets met, %d missed. (Timing never changes the exit status.)\n", passes, misses);
+    ratio_row_ab("soft fault (read) / hard fault, isolated", lookup("soft/read"), iso, "none", INFO);
+    ratio_row_ab("soft fault (read) / demand-zero fault", lookup("soft/read"), lookup("dz"), "none", INFO);
+    ratio_row_ab("soft fault (read) / resident read", lookup("soft/read"), lookup("resident"), "none", INFO);
+    print_targets_summary();
 }
 
 int main(int argc, char **argv)
 {
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--quick") == 0) {
-            quick = true;
-        } else {
-            fprintf(stderr, "usage: %s [--quick]\n", argv[0]);
-            return strcmp(argv[i], "--help") == 0 ? 0 : 2;
-        }
-    }
+    int status = parse_quick_only(argc, argv);
+    if (status >= 0)
+        return status;
     run_start = now_ns();
     char load_start[64] = "unknown";
     read_line("/proc/loadavg", "", load_start, sizeof load_start);
@@ -824,11 +630,11 @@ int main(int argc, char **argv)
         bench_demand_zero();
     }
     print_machine(load_start);
-    print_results('a', "(a) Hard faults, beside pread / pwrite of 4 KB on the same paging file");
-    print_results('b', "(b) Soft faults, and for context the demand-zero fault and a resident read");
-    print_results('c', "(c) Trimming and the modified page writer");
+    print_results('a', "(a) Hard faults, beside pread / pwrite of 4 KB on the same paging file", "ns/page", false);
+    print_results('b', "(b) Soft faults, and for context the demand-zero fault and a resident read", "ns/page", false);
+    print_results('c', "(c) Trimming and the modified page writer", "ns/page", false);
     print_ratios();
-    printf("\nWhole run: %.1f s.\n", (double)(now_ns() - run_start) / 1e9);
+    print_whole_run();
     free(pool);
     return 0;
 }
