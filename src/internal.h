@@ -47,17 +47,16 @@ enum vad_flags {
 };
 
 typedef struct vad {
-    /* The first 64 bytes are all that a descent or a rebalancing step reads: the links, the
-       range and the subtree summaries. A node's summaries are kept from its children's, so
-       recomputing them after one child changed reads that child and the node, never the other
-       child (see update_left and update_right in vad.c). */
+    /* The tree's fields first: a descent reads the first 32 bytes, the walk back up after an
+       insert or a remove the first 64 and the heights (see vad.c). */
     struct vad *left, *right;
     uint64_t start, end;              /* page aligned, start < end */
-    uint64_t subtree_start;           /* the lowest start in the subtree */
-    uint64_t subtree_end;             /* the highest end in the subtree */
-    uint64_t gap_left;                /* the largest 64 KB-aligned free gap between two
-                                         neighbours in {left subtree, this node}; 0 if no left */
-    uint64_t gap_right;               /* the same for {this node, right subtree} */
+    struct vad *parent;               /* NULL for the root */
+    uint64_t gap_start;               /* where the free gap below this allocation begins: the
+                                         64 KB boundary at or above the previous allocation's
+                                         end; start itself for the lowest allocation */
+    uint64_t gap_left, gap_right;     /* the largest such gap (gap_start to start) of any
+                                         allocation in the left / right subtree; 0 for none */
     uint8_t height_left, height_right; /* the children's AVL heights, 0 for none */
     /* Rarely read by the tree: */
     uint32_t allocation_protect;      /* fixed at reservation */
@@ -76,6 +75,7 @@ static inline bool vad_is_charged(const vad *v) { return !(v->flags & VAD_NO_CHA
 typedef struct vad_tree {
     vad *root;
     uint64_t count;
+    vad *lowest, *highest;            /* the first and the last allocation, NULL when empty */
     vad *hint;                        /* the allocation inserted last, or NULL: vad_find looks
                                          there first (NT's VadHint), so the commit and free that
                                          follow a reservation skip the descent */
@@ -91,8 +91,8 @@ VAS_INTERNAL vad *vad_first_ending_after(const vad_tree *t, uint64_t address); /
 VAS_INTERNAL vad *vad_find_or_next(const vad_tree *t, uint64_t address);
 VAS_INTERNAL vad *vad_last_starting_before(const vad_tree *t, uint64_t address); /* start < address */
 VAS_INTERNAL bool vad_overlaps(const vad_tree *t, uint64_t start, uint64_t end);
-/* The lowest (or, top_down, the highest) base in [low, high) aligned to `alignment` where
-   `size` bytes fit between allocations; false when there is none. */
+/* The lowest (or, top_down, the highest) base in [low, high) aligned to `alignment` (a multiple
+   of 64 KB) where `size` bytes fit between allocations; false when there is none. */
 VAS_INTERNAL bool vad_find_free(const vad_tree *t, uint64_t size, uint64_t alignment, uint64_t low,
                                 uint64_t high, bool top_down, uint64_t *base);
 VAS_INTERNAL void vad_destroy_all(vad_tree *t);

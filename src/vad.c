@@ -2,19 +2,22 @@
  * vad.c - the allocation tree: a process's virtual address descriptors (VADs).
  *
  * Data structure. Each allocation is a `vad` covering the page-aligned range [start, end). The
- * VADs of a process live in an AVL tree keyed by start, as NT keeps them. Every node also
- * summarises its subtree: the lowest start, the highest end, and the largest free gap between
- * two neighbours inside the subtree, measured from the 64 KB boundary at or above the lower
- * neighbour's end (a reservation can only start on such a boundary). The summaries let the
- * free-space search skip whole subtrees, so lookup, insert, remove and the search for room are
- * O(log n) at a million live allocations.
+ * VADs of a process live in an AVL tree keyed by start, as NT keeps them, with parent links.
+ * The free space is described by gaps, one below each allocation: from gap_start, the 64 KB
+ * boundary at or above the previous allocation's end (a reservation can only start on such a
+ * boundary), up to the allocation's start. Every node keeps the largest gap of its left and of
+ * its right subtree, and the tree keeps its lowest and highest allocation, whose outer sides
+ * bound the two gaps no allocation owns. The gap summaries let the free-space search skip whole
+ * subtrees, so lookup, insert, remove and the search for room are O(log n) at a million live
+ * allocations.
  *
- * Cost at a million nodes is cache misses, so a node keeps what it needs of its children: their
- * heights, and each child's largest gap already combined with the gap between that child's
- * subtree and the node (gap_left, gap_right; the subtree's largest gap is the larger of the two).
- * After an insert or a remove changed one child, re-summarising the node reads the node and that
- * child - both on the path just walked - and never the other child, which would be one more cold
- * node per level. The fields all this reads are the first 64 bytes of a vad.
+ * What it costs at a million nodes. A node's kept values depend only on its subtrees' largest
+ * gaps and heights - not on where its subtree begins or ends - so a reservation placed above all
+ * others, or removed from there, changes them in a few nodes near the bottom of the tree, not
+ * along the whole path. Updating a node reads the node and the child that changed, never the
+ * other child (a cold node per level at this size). A remove finds its neighbours through the
+ * parent links, so it does not descend; an insert above the highest allocation attaches there
+ * directly. The fields this reads are the first 64 bytes of a vad, and the heights.
  *
  * Inside an allocation the pages are described by runs (page_run): a sorted array of
  * (first page, protection) pairs, protection 0 meaning reserved. A 128 TB reservation with a
@@ -22,11 +25,14 @@
  *
  * Invariants (checked by vad_check_tree):
  *   1. In-order, the VADs are sorted by start and do not overlap; start < end, both page aligned.
+ *      The tree's lowest and highest are the first and the last of them.
  *   2. Every node's height_left and height_right are its children's heights (0 for none; a
- *      node's height is 1 + the larger), and the two differ by at most 1.
- *   3. Every node's summaries (subtree_start, subtree_end, gap_left, gap_right) equal what its
- *      own range and its subtrees give; the checker recomputes them from the subtrees' nodes,
- *      not from the values those nodes keep.
+ *      node's height is 1 + the larger), and the two differ by at most 1. Every node's parent
+ *      is the node whose child it is (NULL for the root).
+ *   3. Every node's gap_start is the 64 KB boundary at or above the previous allocation's end
+ *      (its own start for the lowest), and gap_left and gap_right are the largest gap, start -
+ *      gap_start, in its left and right subtree (0 for none); the checker recomputes them from
+ *      the nodes, not from the values the nodes keep.
  *   4. runs[0].first_page is 0; first_page strictly increases and stays below the page count;
  *      two neighbouring runs never have the same protection.
  *   5. committed_pages equals the pages of the runs whose protection is not 0.
@@ -36,42 +42,67 @@
 #include <stdio.h>
 #include <string.h>
 
-/* The 64 KB-aligned room between an allocation ending at lower_end and one starting at upper_start. */
-static uint64_t usable_gap(uint64_t lower_end, uint64_t upper_start)
+static uint64_t max2(uint64_t a, uint64_t b) { return a > b ? a : b; }
+
+/* The free gap just below v that a reservation could use: from gap_start up to v's start. */
+static uint64_t own_gap(const vad *v) { return v->start > v->gap_start ? v->start - v->gap_start : 0; }
+
+/* The largest such gap of any allocation in v's subtree. */
+static uint64_t subtree_gap(const vad *v) { return max2(own_gap(v), max2(v->gap_left, v->gap_right)); }
+
+static int height(const vad *v)
 {
-    uint64_t from = align_up(lower_end, GRANULARITY);
-    return upper_start > from ? upper_start - from : 0;
+    return v ? 1 + (v->height_left > v->height_right ? v->height_left : v->height_right) : 0;
 }
 
-static uint64_t max2(uint64_t a, uint64_t b) { return a > b ? a : b; }
-static int height(const vad *v) { return v ? 1 + (v->height_left > v->height_right ? v->height_left : v->height_right) : 0; }
-static uint64_t subtree_gap(const vad *v) { return max2(v->gap_left, v->gap_right); }
-
-/* Refreshes what v keeps of its left child's summaries: reads v and v->left only. */
-static void update_left(vad *v)
+/* Refreshes what v keeps of its left subtree (largest gap, height), reading v and v->left only;
+   returns whether anything changed. */
+static bool update_left(vad *v)
 {
     const vad *l = v->left;
-    v->subtree_start = l ? l->subtree_start : v->start;
-    v->gap_left = l ? max2(subtree_gap(l), usable_gap(l->subtree_end, v->start)) : 0;
-    v->height_left = (uint8_t)height(l);
+    uint64_t gap = l ? subtree_gap(l) : 0;
+    uint8_t h = (uint8_t)height(l);
+    bool changed = gap != v->gap_left || h != v->height_left;
+    v->gap_left = gap;
+    v->height_left = h;
+    return changed;
 }
 
-/* Refreshes what v keeps of its right child's summaries: reads v and v->right only. */
-static void update_right(vad *v)
+/* The same for the right subtree. */
+static bool update_right(vad *v)
 {
     const vad *r = v->right;
-    v->subtree_end = r ? r->subtree_end : v->end;
-    v->gap_right = r ? max2(subtree_gap(r), usable_gap(v->end, r->subtree_start)) : 0;
-    v->height_right = (uint8_t)height(r);
+    uint64_t gap = r ? subtree_gap(r) : 0;
+    uint8_t h = (uint8_t)height(r);
+    bool changed = gap != v->gap_right || h != v->height_right;
+    v->gap_right = gap;
+    v->height_right = h;
+    return changed;
 }
 
-/* The rotations read the nodes they move and the subtree that changes parent, nothing else. */
+/* Points whatever held `old` - the root pointer, or a child link of parent - at `node`. */
+static void relink(vad_tree *t, vad *parent, const vad *old, vad *node)
+{
+    if (!parent)
+        t->root = node;
+    else if (parent->left == old)
+        parent->left = node;
+    else
+        parent->right = node;
+}
+
+/* The rotations read the nodes they move and the subtree that changes parent, nothing else;
+   the caller links the returned node where v was. */
 static vad *rotate_right(vad *v)
 {
     vad *l = v->left;
     v->left = l->right;
+    if (v->left)
+        v->left->parent = v;
     update_left(v);
     l->right = v;
+    l->parent = v->parent;
+    v->parent = l;
     update_right(l);
     return l;
 }
@@ -80,77 +111,71 @@ static vad *rotate_left(vad *v)
 {
     vad *r = v->right;
     v->right = r->left;
+    if (v->right)
+        v->right->parent = v;
     update_right(v);
     r->left = v;
+    r->parent = v->parent;
+    v->parent = r;
     update_left(r);
     return r;
 }
 
-/* Restores the AVL balance at v, whose summaries are up to date; returns the subtree's root. */
-static vad *rebalance(vad *v)
+/* Restores the AVL balance at v, whose kept values are up to date, linking the subtree's new
+   root where v was; returns that root. */
+static vad *rebalance(vad_tree *t, vad *v)
 {
     int balance = v->height_left - v->height_right;
+    vad *parent = v->parent, *root;
     if (balance > 1) {
         if (v->left->height_left < v->left->height_right)
             v->left = rotate_left(v->left);
-        return rotate_right(v);
-    }
-    if (balance < -1) {
+        root = rotate_right(v);
+    } else if (balance < -1) {
         if (v->right->height_right < v->right->height_left)
             v->right = rotate_right(v->right);
-        return rotate_left(v);
+        root = rotate_left(v);
+    } else {
+        return v;
     }
-    return v;
+    relink(t, parent, v, root);
+    return root;
 }
 
-/* ---- Insert and remove ---------------------------------------------------------------
- * Both walk down once, recording the links they pass (the root pointer or a parent's left or
- * right), then walk back up that path: each node re-reads the one child that changed, is
- * rebalanced, and the walk stops at the first subtree whose summary is what its parent already
- * holds. An AVL tree of 2^64 nodes is below 94 levels high; a process cannot hold 2^57 vads. */
-#define VAD_MAX_DEPTH 96
-
-/* What a parent keeps of a subtree: a subtree whose summary did not change leaves its
-   ancestors as they are. */
-typedef struct summary {
-    uint64_t start, end, gap;
-    int height;
-} summary;
-
-static summary summary_of(const vad *v)
+/* The subtree under `child` changed (its largest gap, its height or its root): brings the
+   ancestors up to date and rebalanced, stopping at the first one whose kept values come out the
+   same - that node is as it was, so the nodes above it are right already. */
+static void propagate(vad_tree *t, vad *child)
 {
-    return (summary){v->subtree_start, v->subtree_end, subtree_gap(v), height(v)};
-}
-
-static bool same_summary(summary a, summary b)
-{
-    return a.start == b.start && a.end == b.end && a.gap == b.gap && a.height == b.height;
-}
-
-/* Walks back up path[0 .. depth): path[i] is the link holding the node at depth i, and `below`
-   the link under path[depth - 1] whose subtree changed. `replaced` (or NULL) is the link whose
-   node took a removed node's place: its two children are both re-read, and the walk may not
-   stop below it. */
-static void retrace(vad **path[], int depth, vad **below, vad **replaced)
-{
-    bool may_stop = !replaced;
-    while (depth-- > 0) {
-        vad **link = path[depth], *n = *link;
-        summary before = summary_of(n);
-        if (link == replaced) {
-            update_left(n);
-            update_right(n);
-            may_stop = true;
-        } else if (below == &n->left) {
-            update_left(n);
-        } else {
-            update_right(n);
-        }
-        *link = rebalance(n);
-        if (may_stop && same_summary(before, summary_of(*link)))
+    for (vad *p = child->parent; p; p = child->parent) {
+        if (!(p->left == child ? update_left(p) : update_right(p)))
             return;
-        below = link;
+        child = rebalance(t, p);
     }
+}
+
+static vad *successor(const vad *v)
+{
+    if (v->right) {
+        for (v = v->right; v->left; v = v->left)
+            ;
+        return (vad *)v;
+    }
+    while (v->parent && v->parent->right == v)
+        v = v->parent;
+    return v->parent;
+}
+
+static vad *predecessor(const vad *v)
+{
+    if (v->left) {
+        for (v = v->left; v->right; v = v->right)
+            ;
+        return (vad *)v;
+    }
+    while (v->parent && v->parent->left == v)
+        v = v->parent;
+    return v->parent;
 }
 
 vad *vad_new(uint64_t start, uint64_t end, uint32_t allocation_protect, uint32_t type)
@@ -158,8 +183,8 @@ vad *vad_new(uint64_t start, uint64_t end, uint32_t allocation_protect, uint32_t
     vad *v = calloc(1, sizeof *v);
     if (!v)
         return NULL;
-    v->start = v->subtree_start = start;
-    v->end = v->subtree_end = end;
+    v->start = start;
+    v->end = end;
     v->allocation_protect = allocation_protect;
     v->type = type;
     v->runs = &v->inline_run;
@@ -174,66 +199,107 @@ void vad_free(vad *v)
     free(v);
 }
 
+/* ---- Insert and remove -------------------------------------------------------------------
+ * A change is made where it belongs and then propagated up through the parent links, each
+ * ancestor re-reading only the child that changed; the walk stops at the first ancestor left as
+ * it was. Heights stop changing within a level or two on average, and a gap summary only
+ * changes where the largest gap of a subtree does, so an insert or remove usually touches a few
+ * nodes above the changed one, not the whole path. An insert above the highest allocation (or
+ * below the lowest), the usual place for a new reservation, does not descend at all; a remove
+ * never does. */
+
 void vad_insert(vad_tree *t, vad *v)
 {
-    vad **path[VAD_MAX_DEPTH], **link = &t->root;
-    int depth = 0;
-    while (*link) {
-        path[depth++] = link;
-        link = v->start < (*link)->start ? &(*link)->left : &(*link)->right;
+    vad *parent = NULL, *prev = NULL, *next = NULL;
+    bool left = false;
+    if (t->highest && v->start > t->highest->start) {
+        parent = prev = t->highest;
+    } else if (t->lowest && v->start < t->lowest->start) {
+        parent = next = t->lowest;
+        left = true;
+    } else {
+        for (vad *n = t->root; n; n = left ? n->left : n->right) {
+            parent = n;
+            left = v->start < n->start;
+            if (left)
+                next = n;
+            else
+                prev = n;
+        }
     }
     v->left = v->right = NULL;
-    update_left(v);
-    update_right(v);
-    *link = v;
-    retrace(path, depth, link, NULL);
+    v->parent = parent;
+    v->gap_left = v->gap_right = 0;
+    v->height_left = v->height_right = 0;
+    v->gap_start = prev ? align_up(prev->end, GRANULARITY) : v->start;
+    if (!prev)
+        t->lowest = v;
+    if (!next)
+        t->highest = v;
+    if (!parent)
+        t->root = v;
+    else if (left)
+        parent->left = v;
+    else
+        parent->right = v;
+    propagate(t, v);
+    if (next) { /* the gap below the next allocation now ends at v */
+        next->gap_start = align_up(v->end, GRANULARITY);
+        propagate(t, next);
+    }
     t->count++;
     t->hint = v;
 }
 
 void vad_remove(vad_tree *t, vad *v)
 {
-    vad **path[VAD_MAX_DEPTH], **link = &t->root;
-    int depth = 0;
-    while (*link != v) {
-        path[depth++] = link;
-        link = v->start < (*link)->start ? &(*link)->left : &(*link)->right;
-    }
-    if (!v->right) {
-        *link = v->left; /* the left subtree moves up unchanged */
-        retrace(path, depth, link, NULL);
+    vad *next = v == t->highest ? NULL : successor(v), *parent = v->parent;
+    /* The gap below the next allocation grows down over v to where v's own gap began. */
+    if (next)
+        next->gap_start = v == t->lowest ? next->start : v->gap_start;
+    if (v == t->lowest)
+        t->lowest = next;
+    if (v == t->highest)
+        t->highest = predecessor(v);
+    if (!v->left || !v->right) {
+        vad *child = v->left ? v->left : v->right;
+        bool was_left = parent && parent->left == v;
+        if (child)
+            child->parent = parent;
+        relink(t, parent, v, child);
+        if (parent && (was_left ? update_left(parent) : update_right(parent)))
+            propagate(t, rebalance(t, parent));
     } else {
-        /* The successor, the leftmost node of the right subtree, takes v's place. */
-        int at = depth;
-        path[depth++] = link;
-        vad **s = &v->right;
-        while ((*s)->left) {
-            path[depth++] = s;
-            s = &(*s)->left;
+        /* next, the leftmost node of v's right subtree, takes v's place and v's kept values. */
+        vad *next_parent = next->parent;
+        if (next_parent != v) {
+            next_parent->left = next->right;
+            if (next->right)
+                next->right->parent = next_parent;
+            next->right = v->right;
+            next->right->parent = next;
+            next->gap_right = v->gap_right;
+            next->height_right = v->height_right;
         }
-        vad *successor = *s;
-        *s = successor->right;
-        /* It takes v's children and v's summaries, which are what v's parent holds. */
-        successor->left = v->left;
-        successor->right = v->right;
-        successor->subtree_start = v->subtree_start;
-        successor->subtree_end = v->subtree_end;
-        successor->gap_left = v->gap_left;
-        successor->gap_right = v->gap_right;
-        successor->height_left = v->height_left;
-        successor->height_right = v->height_right;
-        *link = successor;
-        /* Links into v on the path are now links into the successor. */
-        if (depth > at + 1)
-            path[at + 1] = &successor->right;
-        if (s == &v->right)
-            s = &successor->right;
-        retrace(path, depth, s, link);
+        next->left = v->left;
+        next->left->parent = next;
+        next->gap_left = v->gap_left;
+        next->height_left = v->height_left;
+        next->parent = parent;
+        relink(t, parent, v, next);
+        if (next_parent != v) {
+            if (update_left(next_parent))
+                propagate(t, rebalance(t, next_parent));
+        } else {
+            propagate(t, rebalance(t, next)); /* its right subtree is one level lower than v's */
+        }
     }
+    if (next) /* its own gap grew: its ancestors may not know yet */
+        propagate(t, next);
     t->count--;
     if (t->hint == v)
         t->hint = NULL;
-    v->left = v->right = NULL;
+    v->left = v->right = v->parent = NULL;
 }
 
 vad *vad_find(const vad_tree *t, uint64_t address)
@@ -255,6 +321,8 @@ vad *vad_find(const vad_tree *t, uint64_t address)
 
 vad *vad_find_or_next(const vad_tree *t, uint64_t address)
 {
+    if (!t->highest || address >= t->highest->end)
+        return NULL; /* above every allocation */
     vad *n = t->root, *next = NULL;
     while (n) {
         if (address < n->start) {
@@ -271,6 +339,8 @@ vad *vad_find_or_next(const vad_tree *t, uint64_t address)
 
 vad *vad_first_ending_after(const vad_tree *t, uint64_t address)
 {
+    if (!t->highest || t->highest->end <= address)
+        return NULL; /* above every allocation, as a new reservation usually is: no descent */
     vad *n = t->root, *best = NULL;
     while (n) {
         if (n->end > address) {
@@ -285,6 +355,8 @@ vad *vad_first_ending_after(const vad_tree *t, uint64_t address)
 
 vad *vad_last_starting_before(const vad_tree *t, uint64_t address)
 {
+    if (!t->highest || t->highest->start < address)
+        return t->highest;
     vad *n = t->root, *best = NULL;
     while (n) {
         if (n->start < address) {
@@ -304,9 +376,12 @@ bool vad_overlaps(const vad_tree *t, uint64_t start, uint64_t end)
 }
 
 /* ---- Free-space search -----------------------------------------------------------------
- * The lowest fit: walk in address order, skipping any subtree whose summaries show no gap of
- * `size` (the aligned fit can only be smaller than the summary, so skipping is safe). `below`
- * is the end of the allocation just before this subtree (or the window's low bound). */
+ * The lowest fit: walk the gaps below the allocations in address order, skipping any subtree
+ * whose largest gap is smaller than `size` (an aligned fit can only be smaller than the gap) and
+ * any part of the tree that lies wholly outside [low, high). The gap below the lowest allocation
+ * and the one above the highest are tried by vad_find_free itself. Gaps are measured from a
+ * 64 KB boundary, so `alignment` must be a multiple of 64 KB (a reservation's always is); then
+ * aligning from gap_start or from the previous allocation's end gives the same base. */
 typedef struct search {
     uint64_t size, alignment, low, high;
     uint64_t base;
@@ -342,34 +417,32 @@ static bool fits_top(search *s, uint64_t gap_start, uint64_t gap_end)
     return true;
 }
 
-static bool find_low(const vad *n, uint64_t below, search *s)
+static bool find_low(const vad *n, search *s)
 {
-    if (!n || below >= s->high)
+    if (!n || subtree_gap(n) < s->size)
         return false;
-    if (n->subtree_end <= s->low)
-        return false; /* the whole subtree lies below the window */
-    if (subtree_gap(n) < s->size && usable_gap(below, n->subtree_start) < s->size)
-        return false;
-    if (find_low(n->left, below, s))
-        return true;
-    if (fits(s, n->left ? n->left->subtree_end : below, n->start))
-        return true;
-    return find_low(n->right, n->end, s);
+    if (n->start > s->low) { /* else n's gap and everything left of it end at or below low */
+        if (n->gap_left >= s->size && find_low(n->left, s))
+            return true;
+        if (own_gap(n) >= s->size && fits(s, n->gap_start, n->start))
+            return true;
+    }
+    if (n->end >= s->high)
+        return false; /* the gaps right of n begin at or above its end */
+    return n->gap_right >= s->size && find_low(n->right, s);
 }
 
-static bool find_high(const vad *n, uint64_t above, search *s)
+static bool find_high(const vad *n, search *s)
 {
-    if (!n || above <= s->low)
+    if (!n || subtree_gap(n) < s->size)
         return false;
-    if (n->subtree_start >= s->high)
-        return false; /* the whole subtree lies above the window */
-    if (subtree_gap(n) < s->size && usable_gap(n->subtree_end, above) < s->size)
-        return false;
-    if (find_high(n->right, above, s))
+    if (n->end < s->high && n->gap_right >= s->size && find_high(n->right, s))
         return true;
-    if (fits_top(s, n->end, n->right ? n->right->subtree_start : above))
+    if (own_gap(n) >= s->size && fits_top(s, n->gap_start, n->start))
         return true;
-    return find_high(n->left, n->start, s);
+    if (n->start <= s->low)
+        return false; /* the gaps left of n end below its start */
+    return n->gap_left >= s->size && find_high(n->left, s);
 }
 
 bool vad_find_free(const vad_tree *t, uint64_t size, uint64_t alignment, uint64_t low,
@@ -382,9 +455,11 @@ bool vad_find_free(const vad_tree *t, uint64_t size, uint64_t alignment, uint64_
     if (!t->root)
         found = top_down ? fits_top(&s, low, high) : fits(&s, low, high);
     else if (top_down)
-        found = find_high(t->root, high, &s) || fits_top(&s, low, t->root->subtree_start);
+        found = fits_top(&s, t->highest->end, high) || find_high(t->root, &s) ||
+                fits_top(&s, low, t->lowest->start);
     else
-        found = find_low(t->root, low, &s) || fits(&s, t->root->subtree_end, high);
+        found = fits(&s, low, t->lowest->start) || find_low(t->root, &s) ||
+                fits(&s, t->highest->end, high);
     if (found)
         *base = s.base;
     return found;
@@ -403,9 +478,8 @@ static void destroy_subtree(vad *n)
 void vad_destroy_all(vad_tree *t)
 {
     destroy_subtree(t->root);
-    t->root = NULL;
+    t->root = t->lowest = t->highest = t->hint = NULL;
     t->count = 0;
-    t->hint = NULL;
 }
 
 static void visit_subtree(vad *n, vad_visit_fn visit, void *context)
@@ -553,7 +627,7 @@ void vad_split(vad *v, uint64_t page_shift, uint64_t at, vad *tail)
 
 typedef struct check_state {
     uint64_t page_shift, low, high;
-    const vad *previous;
+    const vad *first, *previous;
     uint64_t count;
     int errors;
 } check_state;
@@ -587,49 +661,56 @@ static void check_runs(check_state *c, const vad *v)
         report(c, v, "5: committed_pages must match the runs");
 }
 
-/* What a subtree's summaries must be, computed from the subtree itself, never from the values
+/* What a subtree's kept values must be, computed from the subtree itself, never from the values
    its nodes keep. */
 typedef struct subtree_truth {
     int height;
-    uint64_t start, end, gap;
+    uint64_t gap;
 } subtree_truth;
 
-static subtree_truth check_node(check_state *c, const vad *v)
+static subtree_truth check_node(check_state *c, const vad *v, const vad *parent)
 {
     if (!v)
-        return (subtree_truth){0, 0, 0, 0};
-    subtree_truth l = check_node(c, v->left);
+        return (subtree_truth){0, 0};
+    if (v->parent != parent)
+        report(c, v, "2: every node must link back to its parent");
+    subtree_truth l = check_node(c, v->left, v);
     if (v->start >= v->end || (v->start | v->end) & ((1ull << c->page_shift) - 1))
         report(c, v, "1: a range must be non-empty and page aligned");
     if (v->start < c->low || v->end > c->high)
         report(c, v, "1: an allocation must lie in user space");
     if (c->previous && c->previous->end > v->start)
         report(c, v, "1: allocations must be sorted and disjoint");
+    uint64_t gap_start = c->previous ? align_up(c->previous->end, GRANULARITY) : v->start;
+    if (v->gap_start != gap_start)
+        report(c, v, "3: gap_start must be the 64 KB boundary at or above the previous end");
+    if (!c->first)
+        c->first = v;
     c->previous = v;
     c->count++;
     check_runs(c, v);
-    subtree_truth r = check_node(c, v->right);
+    subtree_truth r = check_node(c, v->right, v);
     if (v->height_left != l.height || v->height_right != r.height || l.height - r.height > 1 ||
         r.height - l.height > 1)
         report(c, v, "2: the tree must be an AVL tree, each node knowing its children's heights");
-    subtree_truth t = {1 + (l.height > r.height ? l.height : r.height),
-                       v->left ? l.start : v->start, v->right ? r.end : v->end, 0};
-    uint64_t gap_left = v->left ? max2(l.gap, usable_gap(l.end, v->start)) : 0;
-    uint64_t gap_right = v->right ? max2(r.gap, usable_gap(v->end, r.start)) : 0;
-    t.gap = max2(gap_left, gap_right);
-    if (v->subtree_start != t.start || v->subtree_end != t.end || v->gap_left != gap_left ||
-        v->gap_right != gap_right)
-        report(c, v, "3: subtree summaries must match the children");
-    return t;
+    if (v->gap_left != l.gap || v->gap_right != r.gap)
+        report(c, v, "3: gap_left and gap_right must be the subtrees' largest gaps");
+    uint64_t own = v->start > gap_start ? v->start - gap_start : 0;
+    return (subtree_truth){1 + (l.height > r.height ? l.height : r.height), max2(own, max2(l.gap, r.gap))};
 }
 
 int vad_check_tree(const vad_tree *t, uint64_t page_shift, uint64_t low, uint64_t high)
 {
-    check_state c = {page_shift, low, high, NULL, 0, 0};
-    check_node(&c, t->root);
+    check_state c = {page_shift, low, high, NULL, NULL, 0, 0};
+    check_node(&c, t->root, NULL);
     if (c.count != t->count) {
         fprintf(stderr, "vas: invariant failed: tree holds %llu allocations, count says %llu\n",
                 (unsigned long long)c.count, (unsigned long long)t->count);
+        c.errors++;
+    }
+    if (t->lowest != c.first || t->highest != c.previous) {
+        fprintf(stderr, "vas: invariant failed: 1: lowest and highest must be the first and the "
+                        "last allocation\n");
         c.errors++;
     }
     return c.errors;
