@@ -15,9 +15,10 @@
  * gaps and heights - not on where its subtree begins or ends - so a reservation placed above all
  * others, or removed from there, changes them in a few nodes near the bottom of the tree, not
  * along the whole path. Updating a node reads the node and the child that changed, never the
- * other child (a cold node per level at this size). A remove finds its neighbours through the
- * parent links, so it does not descend; an insert above the highest allocation attaches there
- * directly. The fields this reads are the first 64 bytes of a vad, and the heights.
+ * other child (a cold node per level at this size). A remove starts from the node and reaches
+ * its neighbours through the parent links rather than descending from the root; an insert above
+ * the highest allocation attaches there directly. The fields this reads are the first 64 bytes
+ * of a vad, and the heights.
  *
  * Inside an allocation the pages are described by runs (page_run): a sorted array of
  * (first page, protection) pairs, protection 0 meaning reserved. A 128 TB reservation with a
@@ -202,11 +203,11 @@ void vad_free(vad *v)
 /* ---- Insert and remove -------------------------------------------------------------------
  * A change is made where it belongs and then propagated up through the parent links, each
  * ancestor re-reading only the child that changed; the walk stops at the first ancestor left as
- * it was. Heights stop changing within a level or two on average, and a gap summary only
- * changes where the largest gap of a subtree does, so an insert or remove usually touches a few
- * nodes above the changed one, not the whole path. An insert above the highest allocation (or
- * below the lowest), the usual place for a new reservation, does not descend at all; a remove
- * never does. */
+ * it was. Heights usually stop changing within a level or two, and a gap summary only changes
+ * where the largest gap of a subtree does, so an insert or remove usually touches a few nodes
+ * above the changed one, not the whole path. An insert above the highest allocation (or below
+ * the lowest), the usual place for a new reservation, does not descend at all; a remove starts
+ * from the node itself (its successor is found below it or through its parents). */
 
 void vad_insert(vad_tree *t, vad *v)
 {
