@@ -67,6 +67,26 @@ const char *vas_version(void);
 #define VAS_PAGE_NOCACHE           0x200u
 #define VAS_PAGE_WRITECOMBINE      0x400u
 
+/* ---- Section attributes and access rights (winnt.h, memoryapi.h) --------------------------- */
+#define VAS_SEC_FILE               0x00800000u
+#define VAS_SEC_IMAGE              0x01000000u
+#define VAS_SEC_RESERVE            0x04000000u
+#define VAS_SEC_COMMIT             0x08000000u
+#define VAS_SEC_NOCACHE            0x10000000u
+#define VAS_SEC_WRITECOMBINE       0x40000000u
+#define VAS_SEC_LARGE_PAGES        0x80000000u
+#define VAS_SECTION_QUERY          0x0001u
+#define VAS_SECTION_MAP_WRITE      0x0002u
+#define VAS_SECTION_MAP_READ       0x0004u
+#define VAS_SECTION_MAP_EXECUTE    0x0008u
+#define VAS_SECTION_EXTEND_SIZE    0x0010u
+#define VAS_SECTION_ALL_ACCESS     0x000F001Fu
+#define VAS_FILE_MAP_COPY          0x0001u   /* = SECTION_QUERY */
+#define VAS_FILE_MAP_WRITE         0x0002u
+#define VAS_FILE_MAP_READ          0x0004u
+#define VAS_FILE_MAP_EXECUTE       0x0020u   /* SECTION_MAP_EXECUTE_EXPLICIT */
+#define VAS_FILE_MAP_ALL_ACCESS    0x000F001Fu
+
 /* ---- Win32 errors (winerror.h) ----------------------------------------------------------- */
 #define VAS_ERROR_SUCCESS            0u
 #define VAS_ERROR_FILE_NOT_FOUND     2u
@@ -130,6 +150,11 @@ const char *vas_version(void);
 #define VAS_STATUS_INVALID_IMAGE_NOT_MZ    0xC000012Fu
 #define VAS_STATUS_INVALID_ADDRESS         0xC0000141u
 #define VAS_STATUS_MAPPED_ALIGNMENT        0xC0000220u
+#define VAS_STATUS_UNABLE_TO_DELETE_SECTION 0xC000001Bu
+#define VAS_STATUS_OBJECT_NAME_NOT_FOUND   0xC0000034u
+#define VAS_STATUS_OBJECT_NAME_COLLISION   0xC0000035u
+#define VAS_STATUS_SECTION_PROTECTION      0xC000004Eu
+#define VAS_STATUS_NOT_MAPPED_DATA         0xC0000088u
 
 /* ---- Machines and processes -------------------------------------------------------------- */
 typedef struct vas_machine vas_machine;
@@ -316,7 +341,8 @@ int vas_get_process_dep_policy(vas_process *process, uint32_t *flags, int *perma
 typedef struct vas_backing_ops {
     int (*read)(void *file, uint64_t offset, void *buffer, size_t size);
     int (*write)(void *file, uint64_t offset, const void *buffer, size_t size);
-    void (*close)(void *file);    /* may be NULL; called when the machine is destroyed */
+    void (*close)(void *file);    /* may be NULL; called when the machine (or, for a mapped
+                                     file, its section) goes */
 } vas_backing_ops;
 
 /* Adds a paging file (up to 16 per machine, as on Windows): a host file at path (NULL: a
@@ -391,6 +417,74 @@ typedef struct vas_physical_status {
     uint64_t page_table_frames; /* active frames holding page tables */
 } vas_physical_status;
 void vas_get_physical_status(vas_machine *machine, vas_physical_status *status);
+
+/* ---- Sections: mapped files, shared memory, copy-on-write (memoryapi.h) -------------------
+ * A section is memory that views in any number of processes share page for page: every view
+ * of a section page reaches the same frame, through the section's prototype PTE. A section is
+ * backed by a file (its pages are read from it and written back to it, never to a paging file)
+ * or by the paging file (file_path NULL: shared memory). Views of a section are MEM_MAPPED. */
+typedef struct vas_section vas_section;
+
+/* CreateFileMapping. file_path NULL: a section backed by the paging file (needs maximum_size).
+   protect: PAGE_READONLY, _READWRITE, _WRITECOPY, _EXECUTE_READ, _EXECUTE_READWRITE or
+   _EXECUTE_WRITECOPY, optionally with SEC_COMMIT (the default) or SEC_RESERVE, and SEC_NOCACHE
+   or SEC_WRITECOMBINE. maximum_size 0: the file's size; larger than the file: the file grows
+   (writable sections) or ERROR_NOT_ENOUGH_MEMORY. name NULL: unnamed; a name is visible
+   machine-wide: when it exists, the call returns a new handle to that section and sets
+   vas_last_error() to ERROR_ALREADY_EXISTS (183); otherwise to 0. NULL on failure. */
+vas_section *vas_create_file_mapping(vas_machine *machine, const char *file_path, uint32_t protect,
+                                     uint64_t maximum_size, const char *name);
+/* The same over a caller's backing store holding file_size bytes; the section closes it when
+   it goes (also when the call fails). Lets emulators map files they keep themselves, and tests
+   make any page read or write fail (a failed read is STATUS_IN_PAGE_ERROR on access). */
+vas_section *vas_create_file_mapping_ops(vas_machine *machine, const vas_backing_ops *ops, void *file,
+                                         uint64_t file_size, uint32_t protect, uint64_t maximum_size,
+                                         const char *name);
+/* OpenFileMapping: a new handle with desired_access (FILE_MAP_* / SECTION_* rights) to the
+   named section; NULL with ERROR_FILE_NOT_FOUND (2) when there is none. */
+vas_section *vas_open_file_mapping(vas_machine *machine, uint32_t desired_access, const char *name);
+/* CloseHandle. The section lives on while views exist; its name goes with its last handle. */
+int          vas_close_section(vas_section *section);
+
+/* MapViewOfFileEx. desired_access: FILE_MAP_READ, FILE_MAP_WRITE, FILE_MAP_COPY (copy-on-write),
+   FILE_MAP_ALL_ACCESS, each optionally with FILE_MAP_EXECUTE. offset: a multiple of 64 KB.
+   size 0: to the end of the section. base 0: anywhere, else a multiple of 64 KB.
+   Returns the view's base, 0 on failure: ERROR_ACCESS_DENIED (the handle's rights or the
+   section's protection do not allow the access; a view past the section's end),
+   ERROR_MAPPED_ALIGNMENT (1132), ERROR_INVALID_ADDRESS (the range is taken),
+   ERROR_NOT_ENOUGH_MEMORY, ERROR_COMMITMENT_LIMIT (copy-on-write views are charged). */
+uint64_t vas_map_view_of_file(vas_process *process, vas_section *section, uint32_t desired_access,
+                              uint64_t offset, uint64_t size, uint64_t base);
+/* UnmapViewOfFile: base may be any address inside the view. */
+int      vas_unmap_view_of_file(vas_process *process, uint64_t base);
+/* FlushViewOfFile: writes the modified pages of [base, base+size) (size 0: to the view's end)
+   to the file; they are on disk when it returns. */
+int      vas_flush_view_of_file(vas_process *process, uint64_t base, uint64_t size);
+
+/* NtQuerySection's SectionBasicInformation. */
+typedef struct vas_section_information {
+    uint64_t base_address;           /* 0: not a based section */
+    uint32_t attributes;             /* SEC_COMMIT or SEC_RESERVE, or SEC_FILE, with SEC_NOCACHE ... */
+    uint64_t size;                   /* bytes */
+} vas_section_information;
+/* STATUS_ACCESS_DENIED without SECTION_QUERY on the handle. */
+uint32_t vas_nt_query_section(vas_section *section, vas_section_information *info);
+
+/* ReadProcessMemory / WriteProcessMemory: copy between the caller's buffer and the process's
+   user space, as Windows does: in chunks of 14 pages, each one all or nothing, so that a failure
+   gives ERROR_PARTIAL_COPY (299) with the bytes of the chunks before it (*bytes may be NULL).
+   WriteProcessMemory writes through PAGE_EXECUTE_READ and PAGE_EXECUTE pages as kernel32 does
+   (it lifts the protection for the copy and puts the first page's back), refuses read-only and
+   no-access ones (ERROR_NOACCESS, *bytes_written untouched), and copies on write on
+   PAGE_WRITECOPY ones. A size of 0 succeeds with 0 bytes. */
+int vas_read_process_memory(vas_process *process, uint64_t address, void *buffer, size_t size, size_t *bytes_read);
+int vas_write_process_memory(vas_process *process, uint64_t address, const void *buffer, size_t size,
+                             size_t *bytes_written);
+/* NtReadVirtualMemory / NtWriteVirtualMemory: the copy alone, STATUS_PARTIAL_COPY on a fault. */
+uint32_t vas_nt_read_virtual_memory(vas_process *process, uint64_t address, void *buffer, size_t size,
+                                    size_t *bytes_read);
+uint32_t vas_nt_write_virtual_memory(vas_process *process, uint64_t address, const void *buffer, size_t size,
+                                     size_t *bytes_written);
 
 /* ---- System information and layout ------------------------------------------------------- */
 typedef struct vas_system_info {

@@ -106,23 +106,27 @@ static bool pte_allows(const vas_process *p, uint64_t pte, uint32_t kind)
     return true;
 }
 
+/* Whether a page with this protection may be accessed so. A write to a write-copy page is
+   allowed: it makes a private copy. */
 static bool protect_allows(const vas_process *p, uint32_t protect, uint32_t kind)
 {
     uint32_t base = protect_base(protect);
     if (base == VAS_PAGE_NOACCESS)
         return false;
     if (kind == VAS_EXCEPTION_WRITE_FAULT)
-        return base & (VAS_PAGE_READWRITE | VAS_PAGE_EXECUTE_READWRITE);
+        return base & (VAS_PAGE_READWRITE | VAS_PAGE_EXECUTE_READWRITE | VAS_PAGE_WRITECOPY |
+                       VAS_PAGE_EXECUTE_WRITECOPY);
     if (kind == VAS_EXCEPTION_EXECUTE_FAULT && p->dep_enabled)
         return base & (VAS_PAGE_EXECUTE | VAS_PAGE_EXECUTE_READ | VAS_PAGE_EXECUTE_READWRITE);
     return true;
 }
 
-/* Gives a page that may be accessed a frame: back from standby or modified (a soft fault), read
-   from a paging file (a hard fault), or zeroed (a demand-zero fault). Builds missing tables.
-   Returns the page's new PTE, or 0 after raising the exception. */
-static uint64_t page_in(vas_process *p, uint64_t page, uint64_t pte, uint32_t protect, uint64_t *leaf,
-                        uint32_t kind, uint64_t address, vas_exception *exception)
+/* Gives a private page that may be accessed a frame: back from standby or modified (a soft
+   fault), read from a paging file (a hard fault), or zeroed (a demand-zero fault). The caller
+   has made frames available and built the tables. Returns the page's new PTE, or 0 after
+   raising the exception. */
+static uint64_t page_in(vas_process *p, uint64_t page, uint64_t pte, uint32_t protect, uint32_t kind,
+                        uint64_t address, vas_exception *exception)
 {
     vas_machine *m = p->machine;
     physical_memory *pm = &m->physical;
@@ -141,11 +145,6 @@ static uint64_t page_in(vas_process *p, uint64_t page, uint64_t pte, uint32_t pr
             p->fault_count++;
         }
         return pte_make(p, frame, protect, false);
-    }
-    /* A new frame, and perhaps new tables: make room first, as the balance-set manager would. */
-    if (!ws_make_available(m, (uint64_t)p->pt->levels + 1) || !(*leaf = pagetable_leaf(p, page, true))) {
-        raise(p, exception, VAS_STATUS_NO_MEMORY, kind, address); /* RAM full of locked pages */
-        return 0;
     }
     uint32_t file;
     uint64_t slot;
@@ -176,6 +175,15 @@ static uint64_t page_in(vas_process *p, uint64_t page, uint64_t pte, uint32_t pr
     return pte_make(p, frame, protect, false);
 }
 
+/* The protection the allocation tree gives a page: 0 when it is not committed (free, reserved,
+   or a view page whose section page is not committed). */
+static uint32_t page_protect(const vad *v, uint64_t index)
+{
+    if (!v || (v->view && !view_page_committed(v, index)))
+        return 0;
+    return v->runs[vad_run_index(v, index)].protect;
+}
+
 /* Makes the page holding `address` accessible for `kind` and returns its bytes, or raises the
    exception (`address` is what the exception reports). The machine lock is held. */
 static uint8_t *resolve(vas_process *p, uint64_t address, uint32_t kind, vas_exception *exception)
@@ -185,14 +193,16 @@ static uint8_t *resolve(vas_process *p, uint64_t address, uint32_t kind, vas_exc
         raise(p, exception, VAS_STATUS_ACCESS_VIOLATION, kind, address);
         return NULL;
     }
-    physical_memory *pm = &p->machine->physical;
+    vas_machine *m = p->machine;
+    physical_memory *pm = &m->physical;
     uint64_t leaf = pagetable_leaf(p, page, false);
     uint64_t pte = leaf ? pagetable_read(p, leaf, pagetable_index(p, page, p->pt->levels - 1)) : 0;
-    if (!(pte & PTE_VALID)) {
-        /* Not valid: the allocation tree says what the page may be. */
+    if (!(pte & PTE_VALID) || !pte_allows(p, pte, kind)) {
+        /* Not valid, or valid but not for this access: the allocation tree says what the page
+           may be. */
         vad *v = vad_find(&p->vads, page);
         uint64_t index = v ? (page - v->start) >> p->page_shift : 0;
-        uint32_t protect = v ? v->runs[vad_run_index(v, index)].protect : 0;
+        uint32_t protect = page_protect(v, index);
         bool kept = (pte & PTE_TRANSITION) && pm->pfn[pte_frame(p, pte)].list == FRAME_ACTIVE;
         if (protect & VAS_PAGE_GUARD) {
             /* The guard goes with the first touch; the access itself is not performed. */
@@ -212,20 +222,45 @@ static uint8_t *resolve(vas_process *p, uint64_t address, uint32_t kind, vas_exc
             raise(p, exception, VAS_STATUS_ACCESS_VIOLATION, kind, address);
             return NULL;
         }
-        if (!(pte = page_in(p, page, pte, protect, &leaf, kind, address, exception)))
+        /* A write to a write-copy page makes a copy (a page that has its copy is read-write). */
+        bool copy = v->view && kind == VAS_EXCEPTION_WRITE_FAULT && protect_is_write_copy(protect);
+        if (copy || !(pte & (PTE_VALID | PTE_TRANSITION))) {
+            /* Frames are needed (tables, the page, the copy): make room first, as the balance
+               set manager would, and build the tables, so that nothing taken below can trim or
+               reuse what this fault maps. Making room may trim this very page: read it again. */
+            if (!ws_make_available(m, (uint64_t)p->pt->levels + 2) || !(leaf = pagetable_leaf(p, page, true))) {
+                raise(p, exception, VAS_STATUS_NO_MEMORY, kind, address); /* RAM full of locked pages */
+                return NULL;
+            }
+            pte = pagetable_read(p, leaf, pagetable_index(p, page, p->pt->levels - 1));
+        }
+        uint32_t status = VAS_STATUS_SUCCESS;
+        if (v->view && pte == 0)
+            pte = view_page_in(p, v, page, protect, &status);
+        else if (!(pte & PTE_VALID) && !(pte = page_in(p, page, pte, protect, kind, address, exception)))
             return NULL;
+        if (!status)
+            pagetable_set(p, leaf, page, pte);
+        if (!status && copy)
+            pte = view_copy_on_write(p, v, page, leaf, pte, protect, &status);
+        if (status) {
+            raise(p, exception, status, kind, address);
+            return NULL;
+        }
         pagetable_set(p, leaf, page, pte);
     }
     if (!pte_allows(p, pte, kind)) {
         raise(p, exception, VAS_STATUS_ACCESS_VIOLATION, kind, address);
         return NULL;
     }
+    uint64_t frame = pte_frame(p, pte);
+    if (kind == VAS_EXCEPTION_WRITE_FAULT && pm->pfn[frame].is_prototype && !pm->pfn[frame].modified)
+        ws_forget_copy(m, frame); /* a section page now differs from its file or paging-file copy */
     uint64_t updated = pte | PTE_ACCESSED | (kind == VAS_EXCEPTION_WRITE_FAULT ? PTE_DIRTY : 0);
     if (updated != pte)
         pagetable_set(p, leaf, page, updated);
-    uint64_t frame = pte_frame(p, pte);
-    if (p->machine->policy == VAS_REPLACE_LRU) /* exact LRU: every access is seen here */
-        p->ws[pm->pfn[frame].ws_index].tick = ++p->ws_clock;
+    if (m->policy == VAS_REPLACE_LRU) /* exact LRU: every access is seen here */
+        p->ws[ws_index_of(p, page, frame)].tick = ++p->ws_clock;
     uint8_t *host = physical_bytes(pm, frame);
     tlb_fill(p, page >> p->page_shift, host, updated, kind);
     return host;
@@ -242,10 +277,10 @@ bool fault_in_page(vas_process *p, uint64_t page, vas_exception *exception)
    could have to bring it back, and fail (an in-page error, no memory) after bytes have moved.
    So the second pass finds every page where the first left it, and an access whose pages cannot
    all be resident at once fails in the first pass (STATUS_NO_MEMORY), having moved nothing. */
-static void pin(vas_process *p, const uint8_t *host)
+static void pin(vas_process *p, uint64_t page, const uint8_t *host)
 {
     physical_memory *pm = &p->machine->physical;
-    ws_entry *w = &p->ws[pm->pfn[(uint64_t)(host - pm->frames) >> p->page_shift].ws_index];
+    ws_entry *w = &p->ws[ws_index_of(p, page, (uint64_t)(host - pm->frames) >> p->page_shift)];
     if (!w->locked) {
         w->locked = 2;
         p->locked_pages++;
@@ -254,14 +289,13 @@ static void pin(vas_process *p, const uint8_t *host)
 
 static void unpin(vas_process *p, uint64_t first, uint64_t pages)
 {
-    physical_memory *pm = &p->machine->physical;
     for (uint64_t i = 0; i < pages; i++) {
         uint64_t page = first + i * p->page_size;
         uint64_t leaf = pagetable_leaf(p, page, false);
         uint64_t pte = leaf ? pagetable_read(p, leaf, pagetable_index(p, page, p->pt->levels - 1)) : 0;
         if (!(pte & PTE_VALID))
             continue;
-        ws_entry *w = &p->ws[pm->pfn[pte_frame(p, pte)].ws_index];
+        ws_entry *w = &p->ws[ws_index_of(p, page, pte_frame(p, pte))];
         if (w->locked == 2) {
             w->locked = 0;
             p->locked_pages--;
@@ -300,7 +334,7 @@ static uint32_t access_locked(vas_process *p, uint64_t address, uint8_t *buf, si
             break;
         }
         if (pinning)
-            pin(p, host);
+            pin(p, align_down(at, p->page_size), host);
         resolved++;
         uint64_t next = align_down(at, p->page_size) + p->page_size;
         if (next == 0 || next > last)
@@ -439,6 +473,117 @@ uint32_t vas_kernel_write(vas_machine *m, vas_process *current, uint64_t address
                           vas_exception *exception)
 {
     return kernel_access(m, current, address, (void *)(uintptr_t)buffer, size, VAS_EXCEPTION_WRITE_FAULT, exception);
+}
+
+/* ---- Cross-process copies: Read/WriteProcessMemory ---------------------------------------
+ * As Windows' MmCopyVirtualMemory: a read locks each chunk of 14 pages of the process before
+ * copying it, so a chunk with a page it may not read copies nothing; a write goes page by page
+ * and stops at the first page that faults. Either reports STATUS_PARTIAL_COPY with the bytes
+ * moved before. The pages are reached through the process's own fault path: demand-zero,
+ * paging in, copy-on-write, and guard pages (which lose their guard and stop the copy). */
+
+#define COPY_CHUNK_PAGES 14
+
+static uint32_t copy_virtual(vas_process *p, uint64_t address, uint8_t *buffer, size_t size, uint32_t kind,
+                             size_t *done)
+{
+    *done = 0;
+    if (size == 0)
+        return VAS_STATUS_SUCCESS;
+    if (address > p->shape.highest || size - 1 > p->shape.highest - address)
+        return VAS_STATUS_ACCESS_VIOLATION; /* the probe of the range fails before any copy */
+    vas_exception exception;
+    while (*done < size) {
+        uint64_t at = address + *done;
+        uint64_t chunk = kind == VAS_EXCEPTION_READ_FAULT ? (uint64_t)COPY_CHUNK_PAGES * p->page_size
+                                                          : p->page_size - (at & (p->page_size - 1));
+        size_t n = chunk < size - *done ? (size_t)chunk : size - *done;
+        if (access_locked(p, at, buffer + *done, n, kind, &exception))
+            return VAS_STATUS_PARTIAL_COPY;
+        *done += n;
+    }
+    return VAS_STATUS_SUCCESS;
+}
+
+static uint32_t nt_copy(vas_process *p, uint64_t address, uint8_t *buffer, size_t size, uint32_t kind,
+                        size_t *bytes)
+{
+    size_t done = 0;
+    uint32_t status = process_enter(p);
+    if (status)
+        return status;
+    if (!buffer && size)
+        status = VAS_STATUS_ACCESS_VIOLATION; /* the caller's buffer */
+    else
+        status = copy_virtual(p, address, buffer, size, kind, &done);
+    process_leave(p, true);
+    if (bytes)
+        *bytes = done;
+    return status;
+}
+
+uint32_t vas_nt_read_virtual_memory(vas_process *p, uint64_t address, void *buffer, size_t size, size_t *bytes_read)
+{
+    return nt_copy(p, address, buffer, size, VAS_EXCEPTION_READ_FAULT, bytes_read);
+}
+
+uint32_t vas_nt_write_virtual_memory(vas_process *p, uint64_t address, const void *buffer, size_t size,
+                                     size_t *bytes_written)
+{
+    return nt_copy(p, address, (uint8_t *)(uintptr_t)buffer, size, VAS_EXCEPTION_WRITE_FAULT, bytes_written);
+}
+
+int vas_read_process_memory(vas_process *p, uint64_t address, void *buffer, size_t size, size_t *bytes_read)
+{
+    uint32_t status = vas_nt_read_virtual_memory(p, address, buffer, size, bytes_read);
+    if (status)
+        vas_set_last_error(vas_nt_status_to_dos_error(status));
+    return status == VAS_STATUS_SUCCESS;
+}
+
+/* kernel32's WriteProcessMemory over NtWriteVirtualMemory: a first page that may be written is
+   written straight away; a read-only, no-access, reserved or free one refuses the call with
+   STATUS_ACCESS_VIOLATION; an executable one that may not be written (PAGE_EXECUTE,
+   PAGE_EXECUTE_READ) is made PAGE_EXECUTE_READWRITE over the whole range for the copy, which
+   then puts the first page's protection back over the whole range, as kernel32 does. */
+int vas_write_process_memory(vas_process *p, uint64_t address, const void *buffer, size_t size,
+                             size_t *bytes_written)
+{
+    uint32_t status = process_enter(p);
+    if (status) {
+        vas_set_last_error(VAS_ERROR_INVALID_HANDLE);
+        return 0;
+    }
+    size_t done = 0;
+    vas_memory_basic_information info;
+    uint8_t *bytes = (uint8_t *)(uintptr_t)buffer;
+    bool report = true; /* whether *bytes_written is written: not when the call is refused */
+    if (size == 0) {
+        status = VAS_STATUS_SUCCESS;
+    } else if (!buffer) {
+        status = VAS_STATUS_ACCESS_VIOLATION;
+    } else if (region_query(p, address, &info) || info.state != VAS_MEM_COMMIT ||
+               (protect_base(info.protect) & (VAS_PAGE_NOACCESS | VAS_PAGE_READONLY))) {
+        status = VAS_STATUS_ACCESS_VIOLATION;
+        report = false;
+    } else if (protect_base(info.protect) & (VAS_PAGE_EXECUTE | VAS_PAGE_EXECUTE_READ)) {
+        uint64_t base = address, length = size;
+        uint32_t old;
+        if ((status = region_protect(p, &base, &length, VAS_PAGE_EXECUTE_READWRITE, &old))) {
+            report = false;
+        } else {
+            status = copy_virtual(p, address, bytes, size, VAS_EXCEPTION_WRITE_FAULT, &done);
+            region_protect(p, &base, &length, old, &old);
+        }
+    } else {
+        status = copy_virtual(p, address, bytes, size, VAS_EXCEPTION_WRITE_FAULT, &done);
+    }
+    process_leave(p, true);
+    if (bytes_written && report)
+        *bytes_written = done;
+    if (status)
+        vas_set_last_error(vas_nt_status_to_dos_error(status));
+    return status == VAS_STATUS_SUCCESS;
 }
 
 /* ---- Translation for emulators ------------------------------------------------------------ */

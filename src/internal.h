@@ -60,17 +60,18 @@ typedef struct vad {
     uint8_t height_left, height_right; /* the children's AVL heights, 0 for none */
     /* Rarely read by the tree: */
     uint32_t allocation_protect;      /* fixed at reservation */
-    uint32_t type;                    /* VAS_MEM_PRIVATE for now */
+    uint32_t type;                    /* VAS_MEM_PRIVATE, or VAS_MEM_MAPPED for a view */
     uint32_t flags;                   /* enum vad_flags */
     uint64_t committed_pages;         /* = pages of runs with protect != 0 */
     uint32_t run_count, run_capacity;
     page_run *runs;                   /* sorted, first_page of runs[0] is 0, neighbours differ */
     page_run inline_run;              /* storage for the common case of one run */
+    struct section_view *view;        /* a view of a section, or NULL for private memory */
 } vad;
 
-/* Whether an allocation's committed pages are charged to its process (the shared user page is
-   the system's). */
-static inline bool vad_is_charged(const vad *v) { return !(v->flags & VAD_NO_CHANGE); }
+/* The pages of an allocation charged to its process's commit: a private allocation's committed
+   pages (the shared user page is the system's), a view's potential copy-on-write copies. */
+VAS_INTERNAL uint64_t vad_charged_pages(const vad *v);
 
 typedef struct vad_tree {
     vad *root;
@@ -128,16 +129,21 @@ typedef enum frame_list {
 
 typedef struct pfn_entry {
     uint64_t next, prev;              /* neighbours on the same list, 0 at either end */
-    uint64_t pte_address;             /* physical address of the PTE mapping the frame, 0 if none */
+    uint64_t pte_address;             /* physical address of the PTE mapping the frame, 0 if none;
+                                         for a section page, the index of its prototype PTE */
     uint64_t original_pte;            /* what that PTE becomes when the frame is reused: a
-                                         demand-zero PTE, or a paging-file PTE naming the slot
-                                         that holds a clean copy */
-    struct vas_process *owner;        /* whose PTE that is (data pages) */
+                                         demand-zero PTE, a paging-file PTE naming the slot that
+                                         holds a clean copy, or (file sections) "in the file" */
+    union {
+        struct vas_process *owner;    /* whose PTE that is (private data pages) */
+        struct section_object *section; /* whose prototype PTE that is (is_prototype) */
+    };
     uint32_t share_count;             /* valid PTEs mapping it; for a table page, entries in use */
-    uint32_t ws_index;                /* the owner's working-set entry (active data pages) */
+    uint32_t ws_index;                /* the owner's working-set entry (active private pages) */
     uint8_t list;                     /* frame_list */
     uint8_t is_page_table;
-    uint8_t modified;                 /* differs from its paging-file copy, or has none */
+    uint8_t modified;                 /* differs from its backing copy, or has none */
+    uint8_t is_prototype;             /* a section page, mapped through a prototype PTE */
 } pfn_entry;
 
 typedef struct physical_memory {
@@ -273,6 +279,14 @@ VAS_INTERNAL uint64_t pagefile_pte(const vas_machine *m, uint32_t file_index, ui
 /* True when pte is a paging-file PTE (not valid, transition, prototype or demand-zero). */
 VAS_INTERNAL bool pagefile_pte_decode(const vas_machine *m, uint64_t pte, uint32_t *file_index, uint64_t *slot);
 VAS_INTERNAL int pagefile_check(const vas_machine *m);
+/* A host file as a backing store (paging files and mapped files share it). */
+VAS_INTERNAL extern const vas_backing_ops host_file_ops;
+/* Wraps an open descriptor for host_file_ops; NULL when out of memory (fd is then closed). */
+VAS_INTERNAL void *host_file_wrap(int fd);
+/* A host file's size now, UINT64_MAX on an error. */
+VAS_INTERNAL uint64_t host_file_size(void *file);
+/* The Win32 error for a failed host open or I/O call's errno. */
+VAS_INTERNAL uint32_t host_error_of(int err);
 
 /* ---- workingset.c: working sets, trimming, the modified page writer, locking ------------- */
 
@@ -286,8 +300,12 @@ typedef struct ws_entry {
 
 /* Adds a resident page; false when the host is out of memory. */
 VAS_INTERNAL bool ws_insert(vas_process *p, uint64_t page, uint64_t frame);
-/* Forgets the working-set entry of an active data frame. */
-VAS_INTERNAL void ws_remove(vas_process *p, uint64_t frame);
+/* Forgets the working-set entry of the page mapped to an active data frame. */
+VAS_INTERNAL void ws_remove(vas_process *p, uint64_t page, uint64_t frame);
+/* The working-set entry of a page mapped to an active data frame. */
+VAS_INTERNAL uint32_t ws_index_of(const vas_process *p, uint64_t page, uint64_t frame);
+/* Frees the shared-page table of a process whose working set is empty. */
+VAS_INTERNAL void ws_free_shared(vas_process *p);
 /* Moves `want` pages (or all it can) out of the working set; returns how many. */
 VAS_INTERNAL uint64_t ws_trim(vas_process *p, uint64_t want);
 /* Makes sure at least `needed` frames are available, trimming working sets and writing modified
@@ -359,6 +377,8 @@ struct vas_machine {
     uint64_t low_water, plenty;       /* available frames below which memory is short, and the
                                          number trimming and writing aim for */
     uint64_t trims, trimmed_pages;    /* trim passes, and pages they took out of working sets */
+    struct section_object *sections;  /* live sections, named or not (section.c) */
+    struct vas_section *closed_handles; /* closed section handles, so misuse is detected */
 };
 
 struct vas_process {
@@ -389,6 +409,11 @@ struct vas_process {
     uint64_t ws_clock;                /* ticks for ws_entry.tick */
     uint32_t ws_hand;                 /* the Clock policy's hand */
     uint64_t locked_pages;
+    /* Shared (section) pages are in several working sets at once, so their PFN entry cannot
+       hold a working-set index: an open-addressing table maps their address to it instead. */
+    uint64_t *shared_pages;           /* keys: page addresses, 0 for an empty slot */
+    uint32_t *shared_index;
+    uint32_t shared_capacity, shared_count; /* a power of two, at most half full */
     bool dep_enabled, dep_permanent;
     uint32_t dep_flags;               /* as last set: PROCESS_DEP_ENABLE, _DISABLE_ATL_THUNK_EMULATION */
     uint64_t generation;              /* moves on whenever a translation is changed or removed */
@@ -401,7 +426,9 @@ struct vas_process {
    destroyed one. Every public call that touches state goes through enter/leave. */
 VAS_INTERNAL uint32_t process_enter(vas_process *p);
 VAS_INTERNAL void process_leave(vas_process *p, bool changed);
-/* Commit charge, in bytes: charge fails with STATUS_COMMITMENT_LIMIT and charges nothing. */
+/* Commit charge, in bytes: charge fails with STATUS_COMMITMENT_LIMIT and charges nothing.
+   machine_commit charges the system alone (sections); its release is a plain subtraction. */
+VAS_INTERNAL uint32_t machine_commit(vas_machine *m, uint64_t bytes);
 VAS_INTERNAL uint32_t commit_charge(vas_process *p, uint64_t bytes);
 VAS_INTERNAL void commit_release(vas_process *p, uint64_t bytes);
 /* The invariant checker. A full check also walks the frame lists and every page table; debug
@@ -434,5 +461,90 @@ static inline uint32_t protect_base(uint32_t protect) { return protect & 0xFFu; 
 /* STATUS_SUCCESS when protect is valid for pages of private memory, else
    STATUS_INVALID_PAGE_PROTECTION. */
 VAS_INTERNAL uint32_t protect_check_private(uint32_t protect);
+/* The same, write-copy values allowed (for views). */
+VAS_INTERNAL uint32_t protect_check_any(uint32_t protect);
+
+/* ---- section.c: sections, views, copy-on-write ------------------------------------------ */
+
+#define SECTION_MAGIC 0x53454354u /* "SECT" */
+#define HANDLE_MAGIC  0x48534543u /* "HSEC" */
+#define HANDLE_CLOSED 0x434C4F53u /* "CLOS" */
+
+/* A prototype PTE (one per section page, in host memory) is 0 (a SEC_RESERVE page not
+   committed), demand zero (committed, never touched), PROTO_IN_FILE (the page is in its file),
+   a paging-file PTE, a transition PTE (the frame is on standby or modified) or a valid one
+   (the frame is mapped by `share_count` process PTEs). */
+#define PROTO_IN_FILE PTE_PROTOTYPE
+
+typedef struct section_object {
+    uint32_t magic;
+    vas_machine *machine;
+    struct section_object *next, *prev; /* the machine's live sections */
+    char *name;                       /* NULL when unnamed, or once the last handle is closed */
+    uint32_t protect;                 /* the section's PAGE_* value */
+    uint32_t attributes;              /* SEC_COMMIT or SEC_RESERVE, SEC_FILE, cache flags */
+    uint64_t size;                    /* bytes: exact for a file, whole pages otherwise */
+    uint64_t page_count;
+    uint64_t *prototype;              /* page_count prototype PTEs */
+    uint64_t committed_pages;         /* pagefile-backed: pages charged to the system's commit */
+    uint64_t resident_pages;          /* valid prototype PTEs (active frames) */
+    const vas_backing_ops *ops;       /* the file, for file-backed sections; NULL otherwise */
+    void *file;
+    bool host_file;                   /* ops is host_file_ops: its size can be asked for */
+    uint32_t handle_count, view_count;
+    struct section_view *views;       /* every view, in any process */
+} section_object;
+
+struct vas_section {                  /* a handle */
+    uint32_t magic;
+    uint32_t access;                  /* SECTION_* / FILE_MAP_* rights */
+    section_object *object;
+    struct vas_section *next;         /* on the machine's closed list */
+};
+
+typedef struct section_view {
+    section_object *section;
+    vas_process *process;
+    vad *vad;
+    uint64_t first_page;              /* the section page at the view's start */
+    bool cow_charged;                 /* the whole view is charged for copy-on-write copies */
+    struct section_view *next, *prev; /* the section's views */
+} section_view;
+
+static inline bool protect_is_write_copy(uint32_t protect)
+{
+    return protect_base(protect) & (VAS_PAGE_WRITECOPY | VAS_PAGE_EXECUTE_WRITECOPY);
+}
+
+/* Whether page `index` of view v is committed (the section says, for every view at once). */
+VAS_INTERNAL bool view_page_committed(const vad *v, uint64_t index);
+/* Pages of [first, first+count) of view v that are committed. */
+VAS_INTERNAL uint64_t view_count_committed(const vad *v, uint64_t first, uint64_t count);
+/* Committed pages of [first, first+count) of any allocation. */
+static inline uint64_t allocation_count_committed(const vad *v, uint64_t page_shift, uint64_t first, uint64_t count)
+{
+    return v->view ? view_count_committed(v, first, count) : vad_count_committed(v, page_shift, first, count);
+}
+/* Maps the section page behind view page `page` (whose process PTE is 0) into the process: a
+   soft fault when it is in memory, a hard fault from the file or the paging file, or a zeroed
+   frame. Returns the new PTE (for the caller to store), or 0 with the exception code in
+   *status. The caller has made frames available and built the tables. */
+VAS_INTERNAL uint64_t view_page_in(vas_process *p, vad *v, uint64_t page, uint32_t protect, uint32_t *status);
+/* A write to a copy-on-write page mapped (valid, read-only) to its section frame: gives the
+   process its own copy. Returns the new PTE, or 0 with *status set. */
+VAS_INTERNAL uint64_t view_copy_on_write(vas_process *p, vad *v, uint64_t page, uint64_t leaf, uint64_t pte,
+                                         uint32_t protect, uint32_t *status);
+/* A process PTE naming shared frame `frame` has just been cleared: one sharer fewer; at none
+   the frame leaves memory's active use (standby or modified) behind a transition prototype. */
+VAS_INTERNAL void shared_frame_unmapped(vas_machine *m, uint64_t frame);
+/* The modified page writer's path for a file-backed frame: writes it to its file. */
+VAS_INTERNAL bool section_write_frame(vas_machine *m, uint64_t frame);
+/* Region calls on views (region.c delegates): MEM_COMMIT, VirtualProtect's check, release. */
+VAS_INTERNAL uint32_t view_commit(vas_process *p, vad *v, uint64_t first, uint64_t count, uint32_t protect);
+VAS_INTERNAL uint32_t view_check_protect(vas_process *p, vad *v, uint32_t protect);
+VAS_INTERNAL void view_detach(vas_process *p, vad *v);
+VAS_INTERNAL void section_destroy_all(vas_machine *m);
+/* Adds the sections' commit charge and resident frames; returns the errors found. */
+VAS_INTERNAL int section_check_all(vas_machine *m, bool full, uint64_t *commit_pages, uint64_t *resident);
 
 #endif /* VAS_INTERNAL_H */

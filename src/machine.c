@@ -7,14 +7,15 @@
  * ERROR_INVALID_HANDLE instead of touching freed memory.
  *
  * Invariants (checked by machine_check_locked, after every changing call in debug builds):
- *   1. commit_total is the sum of the live processes' commit_charge, and never exceeds
- *      commit_limit; commit_peak >= commit_total.
+ *   1. commit_total is the sum of the live processes' commit_charge and the sections' committed
+ *      pages, and never exceeds commit_limit; commit_peak >= commit_total.
  *   2. A process's commit_charge is its committed pages times the page size; its virtual_size is
  *      the sum of its allocations' sizes; the peaks are at least the current values.
  *   3. Every process's allocation tree holds the invariants of vad.c, inside its user partition.
  *   4. process_count is the length of the live list; every live process has PROCESS_MAGIC.
- *   5. Frames are conserved: the active frames are exactly the processes' resident pages and
- *      page-table pages (and physical.c's and pagetable.c's own invariants hold).
+ *   5. Frames are conserved: the active frames are exactly the processes' resident private
+ *      pages, their page-table pages and the sections' resident pages (and physical.c's,
+ *      pagetable.c's and section.c's own invariants hold).
  */
 #include "internal.h"
 
@@ -113,6 +114,7 @@ static void process_teardown(vas_process *p)
     tlb_destroy(p);
     free(p->ws);
     p->ws = NULL;
+    ws_free_shared(p);
 }
 
 void vas_machine_destroy(vas_machine *m)
@@ -129,6 +131,7 @@ void vas_machine_destroy(vas_machine *m)
         free(p);
     }
     m->magic = 0;
+    section_destroy_all(m);
     pagefile_destroy_all(m);
     physical_destroy(&m->physical);
     pthread_mutex_destroy(&m->lock);
@@ -246,14 +249,21 @@ void process_leave(vas_process *p, bool changed)
     pthread_mutex_unlock(&p->machine->lock);
 }
 
-uint32_t commit_charge(vas_process *p, uint64_t bytes)
+uint32_t machine_commit(vas_machine *m, uint64_t bytes)
 {
-    vas_machine *m = p->machine;
     if (bytes > m->commit_limit - m->commit_total)
         return VAS_STATUS_COMMITMENT_LIMIT;
     m->commit_total += bytes;
     if (m->commit_total > m->commit_peak)
         m->commit_peak = m->commit_total;
+    return VAS_STATUS_SUCCESS;
+}
+
+uint32_t commit_charge(vas_process *p, uint64_t bytes)
+{
+    uint32_t status = machine_commit(p->machine, bytes);
+    if (status)
+        return status;
     p->commit_charge += bytes;
     if (p->commit_charge > p->peak_commit_charge)
         p->peak_commit_charge = p->commit_charge;
@@ -402,8 +412,7 @@ typedef struct sums {
 static void add_vad(vad *v, void *context)
 {
     sums *s = context;
-    if (vad_is_charged(v))
-        s->committed_pages += v->committed_pages;
+    s->committed_pages += vad_charged_pages(v);
     s->bytes += v->end - v->start;
 }
 
@@ -431,10 +440,14 @@ int machine_check_locked(vas_machine *m, bool full)
         commit += p->commit_charge;
         if (full)
             errors += pagetable_check(p);
-        frames += p->ws_count + p->page_table_pages;
+        frames += p->ws_count - p->shared_count + p->page_table_pages;
         if (full)
             errors += ws_check(p);
     }
+    uint64_t section_pages = 0, section_frames = 0;
+    errors += section_check_all(m, full, &section_pages, &section_frames);
+    commit += section_pages << m->physical.page_shift;
+    frames += section_frames;
     errors += physical_check(&m->physical, full) + pagefile_check(m);
     if (frames != m->physical.list_count[FRAME_ACTIVE]) {
         fprintf(stderr, "vas: invariant 5 failed: %llu active frames, processes hold %llu\n",

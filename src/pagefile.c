@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* ---- The default backing store: a host file ---------------------------------------------- */
@@ -74,9 +75,27 @@ static void host_close(void *file)
     free(h);
 }
 
-static const vas_backing_ops host_ops = {host_read, host_write, host_close};
+uint64_t host_file_size(void *file)
+{
+    host_file *h = file;
+    struct stat st;
+    return fstat(h->fd, &st) == 0 ? (uint64_t)st.st_size : UINT64_MAX;
+}
 
-static uint32_t error_of(int err)
+const vas_backing_ops host_file_ops = {host_read, host_write, host_close};
+
+void *host_file_wrap(int fd)
+{
+    host_file *h = malloc(sizeof *h);
+    if (!h) {
+        close(fd);
+        return NULL;
+    }
+    h->fd = fd;
+    return h;
+}
+
+uint32_t host_error_of(int err)
 {
     switch (err) {
     case ENOENT: case ENOTDIR: return VAS_ERROR_PATH_NOT_FOUND;
@@ -102,20 +121,14 @@ static uint32_t host_open(const char *path, uint64_t size, void **file)
             unlink(name);
     }
     if (fd < 0)
-        return error_of(errno);
+        return host_error_of(errno);
     if (ftruncate(fd, (off_t)size) != 0) { /* sparse: disk is used as pages are written */
-        uint32_t error = error_of(errno);
+        uint32_t error = host_error_of(errno);
         close(fd);
         return error;
     }
-    host_file *h = malloc(sizeof *h);
-    if (!h) {
-        close(fd);
-        return VAS_ERROR_NOT_ENOUGH_MEMORY;
-    }
-    h->fd = fd;
-    *file = h;
-    return 0;
+    *file = host_file_wrap(fd);
+    return *file ? 0 : VAS_ERROR_NOT_ENOUGH_MEMORY;
 }
 
 /* ---- Paging files ------------------------------------------------------------------------- */
@@ -141,7 +154,7 @@ uint32_t pagefile_add(vas_machine *m, const char *path, uint64_t size, const vas
             free(f->bitmap);
             return error;
         }
-        ops = &host_ops;
+        ops = &host_file_ops;
     }
     f->ops = ops;
     f->file = file;

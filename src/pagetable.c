@@ -27,7 +27,8 @@
  *      empty (empty tables are freed with the range that emptied them).
  *   2. Every frame a valid or transition PTE names records that PTE's physical address, and is
  *      either resident (active, share count 1, owned by the process: in its working set) or,
- *      behind a transition PTE, parked on the standby or modified list.
+ *      behind a transition PTE, parked on the standby or modified list. A section's frame is
+ *      named only by valid PTEs, and records its prototype PTE instead (section.c).
  *   3. page_table_pages equals the number of table pages reachable from the root.
  *   4. Every paging-file PTE names a slot in use.
  */
@@ -189,8 +190,9 @@ void pagetable_set(vas_process *p, uint64_t leaf, uint64_t va, uint64_t pte)
 {
     uint32_t index = pagetable_index(p, va, p->pt->levels - 1);
     write_entry(p, leaf, index, pte);
-    if (pte)
-        p->machine->physical.pfn[pte_frame(p, pte)].pte_address = entry_address(p, leaf, index);
+    pfn_entry *e = pte ? &p->machine->physical.pfn[pte_frame(p, pte)] : NULL;
+    if (e && !e->is_prototype) /* a section's frame stays tied to its prototype PTE */
+        e->pte_address = entry_address(p, leaf, index);
 }
 
 /* ---- Ranges: protect and unmap ----------------------------------------------------------
@@ -258,12 +260,24 @@ static bool walk_range(range_op *op, uint64_t table, int level, uint64_t table_b
         physical_memory *pm = &m->physical;
         uint64_t frame = entry & (PTE_VALID | PTE_TRANSITION) ? pte_frame(p, entry) : 0;
         bool resident = frame && pm->pfn[frame].list == FRAME_ACTIVE;
+        if (frame && pm->pfn[frame].is_prototype) {
+            /* A section's page (always behind a valid PTE): unmapping and protecting both just
+               drop this process's mapping, and the next touch maps it again through the
+               prototype PTE with the protection of the moment. MEM_RESET leaves shared pages
+               alone: their contents belong to the section. */
+            if (op->verb != RANGE_RESET) {
+                ws_remove(p, base, frame);
+                write_entry(p, table, (uint32_t)i, 0);
+                shared_frame_unmapped(m, frame);
+            }
+            continue;
+        }
         if (op->verb == RANGE_UNMAP) {
             uint32_t file;
             uint64_t slot;
             if (frame) {
                 if (resident)
-                    ws_remove(p, frame);
+                    ws_remove(p, base, frame);
                 frame_drop_copy(m, frame);
                 physical_release(pm, frame);
             } else if (pagefile_pte_decode(m, entry, &file, &slot)) {
@@ -337,6 +351,14 @@ static int check_table(const vas_process *p, uint64_t table, int level, uint64_t
             errors += check_table(p, frame, level + 1, tables);
         } else if ((entry & PTE_VALID) || (entry & PTE_TRANSITION)) {
             const pfn_entry *e = &pm->pfn[frame];
+            if (frame < pm->frame_count && e->is_prototype) { /* a section's page: see section.c */
+                if (!(entry & PTE_VALID) || e->list != FRAME_ACTIVE || e->share_count == 0) {
+                    fprintf(stderr, "vas: page-table invariant 2 failed: PTE %#llx names a section frame badly\n",
+                            (unsigned long long)entry);
+                    errors++;
+                }
+                continue;
+            }
             bool resident = e->list == FRAME_ACTIVE && e->share_count == 1 && e->owner == p;
             bool parked = !(entry & PTE_VALID) && (e->list == FRAME_STANDBY || e->list == FRAME_MODIFIED);
             if (frame == 0 || frame >= pm->frame_count || !(resident || parked) ||

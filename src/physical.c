@@ -17,8 +17,8 @@
  *      length and its links agree in both directions.
  *   2. A frame on the zeroed list holds only zero bytes (checked in debug builds).
  *   3. A frame on a list has share count 0. A frame on standby or modified still has the PTE
- *      address of its owner, whose PTE is a transition PTE naming the frame; a standby frame
- *      is clean (not modified), a modified frame is dirty.
+ *      address of its owner (or its section's prototype PTE), which is a transition PTE naming
+ *      the frame; a standby frame is clean (not modified), a modified frame is dirty.
  */
 #include "internal.h"
 
@@ -162,8 +162,12 @@ uint64_t physical_take(physical_memory *pm, frame_use use)
     unlink_frame(pm, pfn);
     pfn_entry *e = &pm->pfn[pfn];
     if (from == FRAME_STANDBY) {
-        /* Repurposing: the old owner's PTE goes back to what it was before the frame came. */
-        physical_write_pte(pm, e->pte_address, e->original_pte);
+        /* Repurposing: the old owner's PTE (a section's prototype PTE for a section page) goes
+           back to what it was before the frame came. */
+        if (e->is_prototype)
+            e->section->prototype[e->pte_address] = e->original_pte;
+        else
+            physical_write_pte(pm, e->pte_address, e->original_pte);
         pm->repurposed++;
     }
     if (from == FRAME_ZEROED)
@@ -239,12 +243,14 @@ int physical_check(const physical_memory *pm, bool full)
                 return errors + 1;
             }
             bool parked = list == FRAME_STANDBY || list == FRAME_MODIFIED;
-            if (e->share_count || (parked && (!e->pte_address || e->modified != (list == FRAME_MODIFIED)))) {
+            if (e->share_count ||
+                (parked && ((!e->pte_address && !e->is_prototype) || e->modified != (list == FRAME_MODIFIED)))) {
                 fprintf(stderr, "vas: invariant 3 failed: frame %#llx on list %d\n", (unsigned long long)pfn, list);
                 errors++;
             }
             if (parked) {
-                uint64_t pte = physical_read_pte(pm, e->pte_address);
+                uint64_t pte = e->is_prototype ? e->section->prototype[e->pte_address]
+                                               : physical_read_pte(pm, e->pte_address);
                 if ((pte & PTE_VALID) || !(pte & PTE_TRANSITION) || (pte >> pm->page_shift) % (1ull << 40) != pfn) {
                     fprintf(stderr, "vas: invariant 3 failed: frame %#llx is parked but its PTE is %#llx\n",
                             (unsigned long long)pfn, (unsigned long long)pte);

@@ -39,6 +39,16 @@ uint32_t protect_check_private(uint32_t protect)
     return VAS_STATUS_SUCCESS;
 }
 
+uint32_t protect_check_any(uint32_t protect)
+{
+    uint32_t base = protect_base(protect), rest = protect & ~0xFFu;
+    if (base == VAS_PAGE_WRITECOPY)
+        return protect_check_private(rest | VAS_PAGE_READWRITE);
+    if (base == VAS_PAGE_EXECUTE_WRITECOPY)
+        return protect_check_private(rest | VAS_PAGE_EXECUTE_READWRITE);
+    return protect_check_private(protect);
+}
+
 static uint64_t pages_of(const vas_process *p, uint64_t bytes) { return bytes >> p->page_shift; }
 
 static void account_insert(vas_process *p, vad *v)
@@ -136,8 +146,19 @@ static uint32_t commit_range(vas_process *p, uint64_t *base, uint64_t *size, uin
     if (!v || end > v->end || (v->flags & VAD_NO_CHANGE))
         return VAS_STATUS_CONFLICTING_ADDRESSES;
     uint64_t first = pages_of(p, start - v->start), count = pages_of(p, end - start);
+    uint32_t status;
+    if (v->view) {
+        if ((status = view_commit(p, v, first, count, protect)))
+            return status;
+        tlb_invalidate(p, start, end);
+        *base = start;
+        *size = end - start;
+        return VAS_STATUS_SUCCESS;
+    }
+    if (protect_is_write_copy(protect))
+        return VAS_STATUS_INVALID_PAGE_PROTECTION; /* write-copy needs a section */
     uint64_t new_pages = count - vad_count_committed(v, p->page_shift, first, count);
-    uint32_t status = commit_charge(p, new_pages << p->page_shift);
+    status = commit_charge(p, new_pages << p->page_shift);
     if (status)
         return status;
     if (!vad_set_pages(v, p->page_shift, first, count, protect)) {
@@ -167,7 +188,7 @@ uint32_t region_allocate(vas_process *p, uint64_t *base, uint64_t zero_bits, uin
     if (*size == 0)
         return VAS_STATUS_INVALID_PARAMETER_4;
     bool resetting = type & (VAS_MEM_RESET | VAS_MEM_RESET_UNDO);
-    if (!resetting && (status = protect_check_private(protect)))
+    if (!resetting && (status = protect_check_any(protect)))
         return status;
     if (type & VAS_MEM_LARGE_PAGES)
         return STATUS_PRIVILEGE_NOT_HELD; /* no process holds SeLockMemoryPrivilege */
@@ -197,6 +218,8 @@ uint32_t region_allocate(vas_process *p, uint64_t *base, uint64_t zero_bits, uin
         return commit_range(p, base, size, protect);
 
     /* A new reservation (MEM_COMMIT with no address reserves too). */
+    if (protect_is_write_copy(protect))
+        return VAS_STATUS_INVALID_PAGE_PROTECTION;
     uint64_t start, end;
     if (*base) {
         start = align_down(*base, GRANULARITY);
@@ -284,6 +307,8 @@ uint32_t region_free(vas_process *p, uint64_t *base, uint64_t *size, uint32_t fr
     vad *v = vad_find(&p->vads, start);
     if (!v)
         return VAS_STATUS_MEMORY_NOT_ALLOCATED;
+    if (v->view)
+        return VAS_STATUS_UNABLE_TO_DELETE_SECTION; /* views go with UnmapViewOfFile */
     uint64_t end;
     if (length == 0) { /* the whole allocation, named by an address in its first page */
         if (start != v->start)
@@ -320,10 +345,27 @@ uint32_t region_free(vas_process *p, uint64_t *base, uint64_t *size, uint32_t fr
 
 /* On a failure about the range (free, reserved, crossing an allocation's end), current Windows
    writes PAGE_NOACCESS to *old_protect; on argument errors it writes nothing. */
+/* Whether view page va has a private copy: its PTE holds anything but nothing or the section's
+   own frame. */
+static bool view_page_copied(vas_process *p, uint64_t va)
+{
+    uint64_t leaf = pagetable_leaf(p, va, false);
+    uint64_t pte = leaf ? pagetable_read(p, leaf, pagetable_index(p, va, p->pt->levels - 1)) : 0;
+    return pte && !((pte & PTE_VALID) && p->machine->physical.pfn[pte_frame(p, pte)].is_prototype);
+}
+
+/* A page that has its private copy stays private: write-copy requests become their read-write
+   equivalents on it (spec fact 109). */
+static uint32_t copied_protect(uint32_t protect)
+{
+    uint32_t base = protect_base(protect), rest = protect & ~0xFFu;
+    return rest | (base == VAS_PAGE_EXECUTE_WRITECOPY ? VAS_PAGE_EXECUTE_READWRITE : VAS_PAGE_READWRITE);
+}
+
 uint32_t region_protect(vas_process *p, uint64_t *base, uint64_t *size, uint32_t new_protect,
                         uint32_t *old_protect)
 {
-    uint32_t status = protect_check_private(new_protect);
+    uint32_t status = protect_check_any(new_protect);
     if (status)
         return status;
     if (!old_protect)
@@ -339,19 +381,31 @@ uint32_t region_protect(vas_process *p, uint64_t *base, uint64_t *size, uint32_t
         *old_protect = VAS_PAGE_NOACCESS;
         return VAS_STATUS_CONFLICTING_ADDRESSES;
     }
-    if (v->flags & VAD_NO_CHANGE)
+    bool write_copy = protect_is_write_copy(new_protect);
+    if ((v->flags & VAD_NO_CHANGE) || (write_copy && !v->view))
         return VAS_STATUS_INVALID_PAGE_PROTECTION;
     uint64_t first = pages_of(p, start - v->start), count = pages_of(p, end - start);
-    if (vad_count_committed(v, p->page_shift, first, count) != count) {
+    if (allocation_count_committed(v, p->page_shift, first, count) != count) {
         *old_protect = VAS_PAGE_NOACCESS;
         return VAS_STATUS_NOT_COMMITTED;
     }
+    if (v->view && (status = view_check_protect(p, v, new_protect)))
+        return status;
+    uint64_t copied = 0;
+    for (uint64_t page = first; write_copy && page < first + count; page++)
+        copied += view_page_copied(p, v->start + (page << p->page_shift));
     uint32_t i = vad_run_index(v, first), old = v->runs[i].protect;
     /* Each run keeps its own cache modifiers; room for every split is reserved first so that
        the loop below cannot fail half-way. */
     uint32_t j = vad_run_index(v, first + count - 1);
-    if (!vad_reserve_runs(v, v->run_count + 2 * (j - i + 1) + 2))
+    if (!vad_reserve_runs(v, v->run_count + 2 * (j - i + 1) + 2 * (uint32_t)copied + 2))
         return VAS_STATUS_NO_MEMORY;
+    /* A view that may now copy on write is charged for every page, once. */
+    bool charge = write_copy && !v->view->cow_charged;
+    if (charge && (status = commit_charge(p, v->end - v->start)))
+        return status;
+    if (charge)
+        v->view->cow_charged = true;
     uint64_t page = first, last = first + count;
     while (page < last) {
         i = vad_run_index(v, page);
@@ -362,6 +416,15 @@ uint32_t region_protect(vas_process *p, uint64_t *base, uint64_t *size, uint32_t
         vad_set_pages(v, p->page_shift, page, run_end - page, protect);
         pagetable_protect(p, v->start + (page << p->page_shift), v->start + (run_end << p->page_shift), protect);
         page = run_end;
+    }
+    for (page = first; copied && page < last; page++) {
+        uint64_t va = v->start + (page << p->page_shift);
+        if (view_page_copied(p, va)) {
+            uint32_t protect = copied_protect(v->runs[vad_run_index(v, page)].protect);
+            vad_set_pages(v, p->page_shift, page, 1, protect);
+            pagetable_protect(p, va, va + p->page_size, protect);
+            copied--;
+        }
     }
     tlb_invalidate(p, start, end);
     *old_protect = old;
@@ -385,12 +448,21 @@ uint32_t region_query(vas_process *p, uint64_t address, vas_memory_basic_informa
     }
     uint64_t offset = pages_of(p, page - v->start);
     uint32_t i = vad_run_index(v, offset), protect = v->runs[i].protect;
-    uint64_t run_end = v->start + (vad_run_end(v, p->page_shift, i) << p->page_shift);
+    uint64_t run_end = vad_run_end(v, p->page_shift, i);
+    if (v->view && view_count_committed(v, offset, run_end - offset) != run_end - offset) {
+        /* A SEC_RESERVE view: the region also ends where the section's commit state changes. */
+        bool committed = view_page_committed(v, offset);
+        uint64_t end = offset + 1;
+        while (end < run_end && view_page_committed(v, end) == committed)
+            end++;
+        run_end = end;
+        protect = committed ? protect : 0;
+    }
+    uint32_t state = protect ? VAS_MEM_COMMIT : VAS_MEM_RESERVE;
     if (!protect && p->machine->layout->win9x)
         protect = VAS_PAGE_NOACCESS; /* Windows 95/98 report reserved pages as no-access */
-    *info = (vas_memory_basic_information){page, v->start, v->allocation_protect, run_end - page,
-                                           v->runs[i].protect ? VAS_MEM_COMMIT : VAS_MEM_RESERVE,
-                                           protect, v->type};
+    *info = (vas_memory_basic_information){page, v->start, v->allocation_protect,
+                                           v->start + (run_end << p->page_shift) - page, state, protect, v->type};
     return VAS_STATUS_SUCCESS;
 }
 
@@ -401,8 +473,10 @@ uint32_t region_query_allocation(vas_process *p, uint64_t address, vas_memory_re
     vad *v = vad_find(&p->vads, address);
     if (!v)
         return VAS_STATUS_INVALID_ADDRESS;
+    /* CommitSize: a view's is its copy-on-write charge (spec fact 113). */
+    uint64_t commit = v->view ? vad_charged_pages(v) : v->committed_pages;
     *info = (vas_memory_region_information){v->start, v->allocation_protect, v->type, v->end - v->start,
-                                            v->committed_pages << p->page_shift};
+                                            commit << p->page_shift};
     return VAS_STATUS_SUCCESS;
 }
 
@@ -426,12 +500,18 @@ uint32_t region_create_initial(vas_process *p)
 
 static void sum_charged(vad *v, void *context)
 {
-    if (vad_is_charged(v))
-        *(uint64_t *)context += v->committed_pages;
+    *(uint64_t *)context += vad_charged_pages(v);
+}
+
+static void detach_view(vad *v, void *context)
+{
+    if (v->view)
+        view_detach(context, v);
 }
 
 void region_release_all(vas_process *p)
 {
+    vad_for_each(&p->vads, detach_view, p); /* views first: they give back their own charge */
     uint64_t pages = 0;
     vad_for_each(&p->vads, sum_charged, &pages);
     commit_release(p, pages << p->page_shift);

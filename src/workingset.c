@@ -15,17 +15,120 @@
  * paging file by the modified page writer, which then moves them to standby. All of this runs
  * as a deterministic step inside the calls that need frames (ws_make_available), and on demand.
  *
+ * A section's frame can be in several working sets at once, so its PFN entry cannot say where
+ * its entry is: each process keeps a small hash table from page address to entry for those.
+ *
  * Invariants (checked by ws_check):
  *   1. Every entry names a page whose PTE holds an active data frame (valid, or transition for
- *      a no-access or guard page) whose PFN entry points back at the entry and at the process.
+ *      a no-access or guard page) whose PFN entry points back at the entry and at the process;
+ *      for a section's frame, the process's shared-page table points at the entry.
  *   2. locked_pages is the number of locked entries.
+ *   3. shared_count is the number of entries holding section frames.
  */
 #include "internal.h"
 
 #include <stdio.h>
 #include <string.h>
 
+/* ---- Shared pages' entries ----------------------------------------------------------------
+ * Open addressing with linear probing, keyed by the page's address (never 0: page 0 is never
+ * mapped), at most half full; deletion shifts later entries back instead of leaving tombstones. */
+
+static uint32_t shared_home(const vas_process *p, uint64_t page)
+{
+    return (uint32_t)(((page >> p->page_shift) * 0x9E3779B97F4A7C15ull) >> 32) & (p->shared_capacity - 1);
+}
+
+static uint32_t *shared_find(const vas_process *p, uint64_t page)
+{
+    for (uint32_t i = p->shared_capacity ? shared_home(p, page) : 0; p->shared_capacity;
+         i = (i + 1) & (p->shared_capacity - 1)) {
+        if (p->shared_pages[i] == page)
+            return &p->shared_index[i];
+        if (p->shared_pages[i] == 0)
+            break;
+    }
+    return NULL;
+}
+
+static void shared_put(vas_process *p, uint64_t page, uint32_t index)
+{
+    uint32_t i = shared_home(p, page);
+    while (p->shared_pages[i])
+        i = (i + 1) & (p->shared_capacity - 1);
+    p->shared_pages[i] = page;
+    p->shared_index[i] = index;
+}
+
+static bool shared_add(vas_process *p, uint64_t page, uint32_t index)
+{
+    if (2 * (p->shared_count + 1) > p->shared_capacity) {
+        uint32_t old_capacity = p->shared_capacity, capacity = old_capacity ? old_capacity * 2 : 64;
+        uint64_t *pages = calloc(capacity, sizeof *pages), *old_pages = p->shared_pages;
+        uint32_t *indexes = malloc(capacity * sizeof *indexes), *old_indexes = p->shared_index;
+        if (!pages || !indexes) {
+            free(pages);
+            free(indexes);
+            return false;
+        }
+        p->shared_pages = pages;
+        p->shared_index = indexes;
+        p->shared_capacity = capacity;
+        for (uint32_t i = 0; i < old_capacity; i++)
+            if (old_pages[i])
+                shared_put(p, old_pages[i], old_indexes[i]);
+        free(old_pages);
+        free(old_indexes);
+    }
+    shared_put(p, page, index);
+    p->shared_count++;
+    return true;
+}
+
+static void shared_delete(vas_process *p, uint64_t page)
+{
+    uint32_t mask = p->shared_capacity - 1, hole = (uint32_t)(shared_find(p, page) - p->shared_index);
+    p->shared_count--;
+    /* Move back every later entry of the cluster that may sit in the hole (its home is not
+       cyclically between the hole and itself). */
+    for (uint32_t i = (hole + 1) & mask; p->shared_pages[i]; i = (i + 1) & mask) {
+        uint32_t home = shared_home(p, p->shared_pages[i]);
+        if (((i - home) & mask) >= ((i - hole) & mask)) {
+            p->shared_pages[hole] = p->shared_pages[i];
+            p->shared_index[hole] = p->shared_index[i];
+            hole = i;
+        }
+    }
+    p->shared_pages[hole] = 0;
+}
+
+void ws_free_shared(vas_process *p)
+{
+    free(p->shared_pages);
+    free(p->shared_index);
+    p->shared_pages = NULL;
+    p->shared_index = NULL;
+    p->shared_capacity = p->shared_count = 0;
+}
+
 /* ---- Entries ------------------------------------------------------------------------------ */
+
+uint32_t ws_index_of(const vas_process *p, uint64_t page, uint64_t frame)
+{
+    const pfn_entry *e = &p->machine->physical.pfn[frame];
+    return e->is_prototype ? *shared_find(p, page) : e->ws_index;
+}
+
+static void set_index(vas_process *p, uint64_t page, uint64_t frame, uint32_t index)
+{
+    pfn_entry *e = &p->machine->physical.pfn[frame];
+    if (e->is_prototype) {
+        *shared_find(p, page) = index;
+    } else {
+        e->owner = p;
+        e->ws_index = index;
+    }
+}
 
 bool ws_insert(vas_process *p, uint64_t page, uint64_t frame)
 {
@@ -37,27 +140,31 @@ bool ws_insert(vas_process *p, uint64_t page, uint64_t frame)
         p->ws = grown;
         p->ws_capacity = capacity;
     }
-    pfn_entry *e = &p->machine->physical.pfn[frame];
-    e->owner = p;
-    e->ws_index = p->ws_count;
+    if (p->machine->physical.pfn[frame].is_prototype) {
+        if (!shared_add(p, page, p->ws_count))
+            return false;
+    } else {
+        set_index(p, page, frame, p->ws_count);
+    }
     p->ws[p->ws_count++] = (ws_entry){page, ++p->ws_clock, 0, 0};
     if (p->ws_count > p->peak_working_set_pages)
         p->peak_working_set_pages = p->ws_count;
     return true;
 }
 
-void ws_remove(vas_process *p, uint64_t frame)
+void ws_remove(vas_process *p, uint64_t page, uint64_t frame)
 {
-    physical_memory *pm = &p->machine->physical;
-    uint32_t index = pm->pfn[frame].ws_index;
+    uint32_t index = ws_index_of(p, page, frame);
     if (p->ws[index].locked)
         p->locked_pages--;
+    if (p->machine->physical.pfn[frame].is_prototype)
+        shared_delete(p, page);
     p->ws[index] = p->ws[--p->ws_count];
     if (index < p->ws_count) { /* the moved entry's frame must learn its new index */
         uint64_t moved = p->ws[index].page;
         uint64_t leaf = pagetable_leaf(p, moved, false);
         uint64_t pte = pagetable_read(p, leaf, pagetable_index(p, moved, p->pt->levels - 1));
-        pm->pfn[pte_frame(p, pte)].ws_index = index;
+        set_index(p, moved, pte_frame(p, pte), index);
     }
 }
 
@@ -97,9 +204,14 @@ static void evict(vas_process *p, uint32_t index)
     uint64_t frame = pte_frame(p, pte);
     if ((pte & PTE_VALID) && (pte & PTE_DIRTY) && !pm->pfn[frame].modified)
         ws_forget_copy(p->machine, frame); /* written since its last save: the copy is stale */
-    ws_remove(p, frame);
-    pagetable_set(p, leaf, page, (frame << p->page_shift) | PTE_TRANSITION);
-    physical_park(pm, frame);
+    ws_remove(p, page, frame);
+    if (pm->pfn[frame].is_prototype) { /* a section's page: the PTE goes back to the prototype */
+        pagetable_set(p, leaf, page, 0);
+        shared_frame_unmapped(p->machine, frame);
+    } else {
+        pagetable_set(p, leaf, page, (frame << p->page_shift) | PTE_TRANSITION);
+        physical_park(pm, frame);
+    }
     tlb_invalidate(p, page, page + p->page_size);
 }
 
@@ -181,7 +293,7 @@ static uint32_t index_of(vas_process *p, uint64_t page)
 {
     uint64_t leaf = pagetable_leaf(p, page, false);
     uint64_t pte = pagetable_read(p, leaf, pagetable_index(p, page, p->pt->levels - 1));
-    return p->machine->physical.pfn[pte_frame(p, pte)].ws_index;
+    return ws_index_of(p, page, pte_frame(p, pte));
 }
 
 /* The Clock policy: the hand sweeps the entries, sparing (and clearing) accessed pages once. */
@@ -251,6 +363,12 @@ uint64_t ws_trim(vas_process *p, uint64_t want)
 
 #define WRITE_CLUSTER 16 /* pages written in one call where slots allow */
 
+static bool is_file_page(const physical_memory *pm, uint64_t frame)
+{
+    const pfn_entry *e = &pm->pfn[frame];
+    return e->is_prototype && e->section->ops;
+}
+
 uint64_t ws_write_modified(vas_machine *m, uint64_t max)
 {
     physical_memory *pm = &m->physical;
@@ -266,11 +384,22 @@ uint64_t ws_write_modified(vas_machine *m, uint64_t max)
     }
     uint64_t written = 0, failures = 0;
     while (written < max && pm->list_head[FRAME_MODIFIED] && failures < 4) {
-        uint32_t want = WRITE_CLUSTER;
-        if (want > pm->list_count[FRAME_MODIFIED])
-            want = (uint32_t)pm->list_count[FRAME_MODIFIED];
-        if (want > max - written)
-            want = (uint32_t)(max - written);
+        uint64_t head = pm->list_head[FRAME_MODIFIED];
+        if (is_file_page(pm, head)) { /* a mapped file's page goes to its own file */
+            if (section_write_frame(m, head)) {
+                physical_move(pm, head, FRAME_STANDBY);
+                written++;
+            } else {
+                physical_move(pm, head, FRAME_MODIFIED); /* behind the others, for a later try */
+                failures++;
+            }
+            continue;
+        }
+        /* A cluster of the pages at the head that go to a paging file. */
+        uint32_t want = 0;
+        for (uint64_t pfn = head; pfn && want < WRITE_CLUSTER && want < max - written && !is_file_page(pm, pfn);
+             pfn = pm->pfn[pfn].next)
+            want++;
         uint32_t file;
         uint64_t slot;
         uint32_t run = pagefile_allocate(m, want, &file, &slot);
@@ -451,8 +580,11 @@ static ws_entry *entry_of(vas_process *p, uint64_t page)
     uint64_t pte = leaf ? pagetable_read(p, leaf, pagetable_index(p, page, p->pt->levels - 1)) : 0;
     if (!(pte & (PTE_VALID | PTE_TRANSITION)))
         return NULL;
-    const pfn_entry *e = &p->machine->physical.pfn[pte_frame(p, pte)];
-    return e->list == FRAME_ACTIVE && e->owner == p ? &p->ws[e->ws_index] : NULL;
+    uint64_t frame = pte_frame(p, pte);
+    const pfn_entry *e = &p->machine->physical.pfn[frame];
+    if (e->list != FRAME_ACTIVE || (!e->is_prototype && e->owner != p))
+        return NULL;
+    return &p->ws[ws_index_of(p, page, frame)];
 }
 
 #define LOCK_OVERHEAD_PAGES 8 /* of the minimum working set, kept back from VirtualLock */
@@ -469,7 +601,7 @@ static uint32_t check_lock_range(vas_process *p, uint64_t address, uint64_t size
     if (!v || *end > v->end)
         return VAS_ERROR_INVALID_ADDRESS;
     uint64_t first = (*start - v->start) >> p->page_shift, count = (*end - *start) >> p->page_shift;
-    if (vad_count_committed(v, p->page_shift, first, count) != count)
+    if (allocation_count_committed(v, p->page_shift, first, count) != count)
         return VAS_ERROR_NOACCESS;
     for (uint64_t page = first; page < first + count;) {
         uint32_t i = vad_run_index(v, page);
@@ -557,20 +689,33 @@ int vas_virtual_unlock(vas_process *p, uint64_t address, uint64_t size)
 int ws_check(const vas_process *p)
 {
     const physical_memory *pm = &p->machine->physical;
-    uint64_t locked = 0;
+    uint64_t locked = 0, shared = 0;
     int errors = 0;
     for (uint32_t i = 0; i < p->ws_count; i++) {
         const ws_entry *w = &p->ws[i];
         uint64_t leaf = pagetable_leaf((vas_process *)p, w->page, false);
         uint64_t pte = leaf ? pagetable_read(p, leaf, pagetable_index(p, w->page, p->pt->levels - 1)) : 0;
         uint64_t frame = pte_frame(p, pte);
-        if (!(pte & (PTE_VALID | PTE_TRANSITION)) || frame >= pm->frame_count || pm->pfn[frame].list != FRAME_ACTIVE ||
-            pm->pfn[frame].ws_index != i || pm->pfn[frame].owner != p) {
+        bool ok = (pte & (PTE_VALID | PTE_TRANSITION)) && frame < pm->frame_count &&
+                  pm->pfn[frame].list == FRAME_ACTIVE;
+        if (ok && pm->pfn[frame].is_prototype) {
+            const uint32_t *index = shared_find(p, w->page);
+            ok = (pte & PTE_VALID) && index && *index == i;
+            shared++;
+        } else if (ok) {
+            ok = pm->pfn[frame].ws_index == i && pm->pfn[frame].owner == p;
+        }
+        if (!ok) {
             fprintf(stderr, "vas: working-set invariant 1 failed: entry %u (page %#llx, PTE %#llx)\n", i,
                     (unsigned long long)w->page, (unsigned long long)pte);
             errors++;
         }
         locked += w->locked;
+    }
+    if (shared != p->shared_count) {
+        fprintf(stderr, "vas: working-set invariant 3 failed: %llu shared pages, table holds %u\n",
+                (unsigned long long)shared, p->shared_count);
+        errors++;
     }
     if (locked != p->locked_pages) {
         fprintf(stderr, "vas: working-set invariant 2 failed: %llu locked, count %llu\n", (unsigned long long)locked,

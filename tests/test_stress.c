@@ -106,10 +106,15 @@ static bool type_valid(uint32_t t)
 }
 
 /* Protections of private memory (facts 7, 8, 10, 11, 37; MiMakeProtectionMask). */
+static bool is_write_copy(uint32_t p) { return p & (VAS_PAGE_WRITECOPY | VAS_PAGE_EXECUTE_WRITECOPY) & 0xFF; }
+
+/* A valid protection value; write-copy ones are valid values, refused for private memory only
+   once the range is known to be private (NtProtectVirtualMemory, NtAllocateVirtualMemory). */
 static bool protect_valid(uint32_t p)
 {
-    static const uint32_t ok[] = {VAS_PAGE_NOACCESS, VAS_PAGE_READONLY, VAS_PAGE_READWRITE,
-                                  VAS_PAGE_EXECUTE, VAS_PAGE_EXECUTE_READ, VAS_PAGE_EXECUTE_READWRITE};
+    static const uint32_t ok[] = {VAS_PAGE_NOACCESS, VAS_PAGE_READONLY, VAS_PAGE_READWRITE, VAS_PAGE_WRITECOPY,
+                                  VAS_PAGE_EXECUTE, VAS_PAGE_EXECUTE_READ, VAS_PAGE_EXECUTE_READWRITE,
+                                  VAS_PAGE_EXECUTE_WRITECOPY};
     uint32_t base = p & 0xFF, mods = p & ~0xFFu;
     bool found = false;
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
@@ -217,6 +222,8 @@ static uint32_t m_allocate(uint64_t *pbase, uint64_t *psize, uint32_t type, uint
         size_t first, alloc_end;
         if (!within_one(start, end, &first, &alloc_end)) /* unpinned for MEM_RESET at 0 */
             return VAS_STATUS_CONFLICTING_ADDRESSES;
+        if (!reset && is_write_copy(protect))
+            return VAS_STATUS_INVALID_PAGE_PROTECTION; /* private memory */
         size_t a = page_of(start), b = page_of(end);
         if (!reset) {
             uint64_t fresh = 0;
@@ -232,6 +239,8 @@ static uint32_t m_allocate(uint64_t *pbase, uint64_t *psize, uint32_t type, uint
         return VAS_STATUS_SUCCESS;
     }
     /* A new reservation. */
+    if (is_write_copy(protect))
+        return VAS_STATUS_INVALID_PAGE_PROTECTION;
     uint64_t start, end;
     if (addr) {
         start = down(addr, GRAN); /* fact 4 */
@@ -336,6 +345,8 @@ static uint32_t m_protect(uint64_t *pbase, uint64_t *psize, uint32_t protect, ui
         *old = VAS_PAGE_NOACCESS;
         return VAS_STATUS_CONFLICTING_ADDRESSES;
     }
+    if (is_write_copy(protect))
+        return VAS_STATUS_INVALID_PAGE_PROTECTION; /* private memory */
     size_t a = page_of(start), b = page_of(end);
     for (size_t p = a; p < b; p++) {
         if (M.state[p] != COMMITTED) {
