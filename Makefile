@@ -36,6 +36,7 @@ bench: build/release/vas
 	./build/release/bench/bench_region
 	./build/release/bench/bench_access
 	./build/release/bench/bench_paging
+	./build/release/bench/bench_section
 
 install: build/release/vas
 	$(CMAKE) --install build/release --prefix $(PREFIX)

@@ -17,10 +17,14 @@
 #include "cli.h"
 #include "print.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define KB 1024ull
 #define MB (1024ull * KB)
@@ -56,11 +60,14 @@ static vas_process *start_process(vas_machine **machine, const vas_machine_confi
     return process;
 }
 
+static void forget_views(void);
+
 /* Runs the invariant checker over the machine, then destroys it. */
 static void finish_machine(vas_machine *machine)
 {
     expect(vas_check(machine) == 0, "vas_check");
     vas_machine_destroy(machine);
+    forget_views();
 }
 
 static label protect_label(uint32_t protect)
@@ -75,16 +82,58 @@ static uint64_t round_up(uint64_t value, uint64_t alignment)
     return (value + alignment - 1) / alignment * alignment;
 }
 
+/* ---- Which views are of files --------------------------------------------------------------
+ * VMMap names a MEM_MAPPED region after what its section is backed by: "Mapped File" for a view
+ * of a file, "Shareable" for a view of a section backed by the paging file. The public API does
+ * not say which a view is, so the tour notes each view it maps (map_view) and looks it up here.
+ * A query in the library (the view's section, or at least SEC_FILE) would replace this. */
+typedef struct known_view {
+    const vas_process *process;
+    uint64_t base;
+    int file_backed;
+} known_view;
+
+static known_view known_views[16];
+static size_t known_view_count;
+
+/* MapViewOfFile, noted for vmmap_type; 0 on failure, as MapViewOfFile returns it. */
+static uint64_t map_view(vas_process *process, vas_section *section, int file_backed, uint32_t desired_access,
+                         uint64_t offset, uint64_t size)
+{
+    uint64_t base = vas_map_view_of_file(process, section, desired_access, offset, size, 0);
+    if (base && known_view_count < COUNT_OF(known_views))
+        known_views[known_view_count++] = (known_view){process, base, file_backed};
+    return base;
+}
+
+/* UnmapViewOfFile, and the note goes. */
+static int unmap_view(vas_process *process, uint64_t base)
+{
+    for (size_t i = 0; i < known_view_count; i++)
+        if (known_views[i].process == process && known_views[i].base == base)
+            known_views[i] = known_views[--known_view_count];
+    return vas_unmap_view_of_file(process, base);
+}
+
+/* Every note goes with its machine, before a later process can reuse the same address. */
+static void forget_views(void) { known_view_count = 0; }
+
 /* VMMap's name for a region. A free region that starts inside a 64 KB granule is the tail of a
-   smaller reservation: nothing can ever be reserved there, and VMMap calls it "Unusable". */
-static const char *vmmap_type(const vas_memory_basic_information *region, uint32_t granularity)
+   smaller reservation: nothing can ever be reserved there, and VMMap calls it "Unusable". A view
+   the tour did not map through map_view is shown as plain "Mapped". */
+static const char *vmmap_type(const vas_process *process, const vas_memory_basic_information *region,
+                              uint32_t granularity)
 {
     if (region->state == VAS_MEM_FREE)
         return region->base_address % granularity ? "Unusable" : "Free";
     switch (region->type) {
     case VAS_MEM_PRIVATE: return "Private Data";
-    case VAS_MEM_MAPPED: return "Mapped";
     case VAS_MEM_IMAGE: return "Image";
+    case VAS_MEM_MAPPED:
+        for (size_t i = 0; i < known_view_count; i++)
+            if (known_views[i].process == process && known_views[i].base == region->allocation_base)
+                return known_views[i].file_backed ? "Mapped File" : "Shareable";
+        return "Mapped";
     default: return vas_type_name(region->type);
     }
 }
@@ -105,7 +154,7 @@ static void print_walk(vas_process *process, uint64_t from, uint64_t to)
         uint64_t end = region.base_address + region.region_size;
         if (!expect(end > address, "VirtualQuery (a region that ends before it starts)"))
             break;
-        const char *type = vmmap_type(&region, system.allocation_granularity);
+        const char *type = vmmap_type(process, &region, system.allocation_granularity);
         if (region.state == VAS_MEM_FREE && region.base_address % system.allocation_granularity) {
             uint64_t granule_end = round_up(region.base_address, system.allocation_granularity);
             if (granule_end < end)
@@ -1417,6 +1466,595 @@ static void tour_paging(void)
     show_rule_of_thumb();
 }
 
+/* ---- 9. Sections: mapped files, copy-on-write and shared memory ---------------------------- */
+
+#define NOTES_BYTES (10 * KB) /* the data file: two pages and a half */
+#define NOTES_LINE 64         /* bytes per line of it */
+#define NOTES_OFFSET 0x40     /* where the tour writes: the start of its second line */
+#define NOTES_SHOWN 20        /* the bytes shown from there */
+#define BOARD_BYTES (64 * KB) /* the shared memory */
+#define BOARD_NAME "TourBoard"
+
+/* The data file, in a directory of its own under $TMPDIR (or /tmp). Its path is never printed:
+   mkdtemp names the directory differently on every run. Both go as soon as the section has the
+   file open, so that nothing is left behind even when the tour is cut short (`vas tour | head`);
+   the tour keeps a descriptor of its own to read what is on disk. */
+typedef struct data_file {
+    char directory[512];
+    char path[576];
+    int named; /* the path still exists */
+    int fd;    /* open for reading, -1 if not */
+} data_file;
+
+/* Removes the file's name and its directory; the file lives on while something holds it open. */
+static void unlink_data_file(data_file *f)
+{
+    if (!f->named)
+        return;
+    f->named = 0;
+    if (remove(f->path) != 0 || rmdir(f->directory) != 0) {
+        fprintf(stderr, "vas tour: cannot remove %s: %s\n", f->directory, strerror(errno));
+        problems++;
+    }
+}
+
+static void close_data_file(data_file *f)
+{
+    unlink_data_file(f);
+    if (f->fd >= 0)
+        close(f->fd);
+    f->fd = -1;
+}
+
+/* Writes NOTES_BYTES of text, lines of NOTES_LINE bytes: "notes.txt, line 001......\n". */
+static int make_data_file(data_file *f)
+{
+    f->named = 0;
+    f->fd = -1;
+    const char *tmp = getenv("TMPDIR");
+    if (!tmp || !*tmp || strlen(tmp) > sizeof f->directory - 32)
+        tmp = "/tmp";
+    snprintf(f->directory, sizeof f->directory, "%s/vas-tour-XXXXXX", tmp);
+    if (!mkdtemp(f->directory)) {
+        fprintf(stderr, "vas tour: cannot make a directory under %s: %s\n", tmp, strerror(errno));
+        problems++;
+        return 0;
+    }
+    snprintf(f->path, sizeof f->path, "%s/notes.txt", f->directory);
+    f->named = 1;
+    FILE *out = fopen(f->path, "wb");
+    int ok = out != NULL;
+    for (int line = 0; ok && line < (int)(NOTES_BYTES / NOTES_LINE); line++) {
+        char text[NOTES_LINE + 1];
+        int n = snprintf(text, sizeof text, "notes.txt, line %03d", line + 1);
+        memset(text + n, '.', NOTES_LINE - 1 - (size_t)n);
+        text[NOTES_LINE - 1] = '\n';
+        ok = fwrite(text, 1, NOTES_LINE, out) == NOTES_LINE;
+    }
+    if (out && fclose(out) != 0)
+        ok = 0;
+    if (ok && (f->fd = open(f->path, O_RDONLY | O_CLOEXEC)) < 0)
+        ok = 0;
+    if (!ok) {
+        fprintf(stderr, "vas tour: cannot write %s: %s\n", f->path, strerror(errno));
+        problems++;
+        close_data_file(f);
+    }
+    return ok;
+}
+
+/* Bytes as they are in the host's file, that is on disk: read around the machine. */
+static void read_data_file(const data_file *f, uint64_t offset, char *buffer, size_t size)
+{
+    if (pread(f->fd, buffer, size, (off_t)offset) != (ssize_t)size) {
+        fprintf(stderr, "vas tour: cannot read the data file back\n");
+        problems++;
+        memset(buffer, '?', size);
+    }
+}
+
+/* Bytes as a quoted string, anything unprintable as a dot. */
+static label quoted_label(const char *bytes, size_t size)
+{
+    label l;
+    size_t n = size < sizeof l.s - 3 ? size : sizeof l.s - 3;
+    l.s[0] = '"';
+    for (size_t i = 0; i < n; i++)
+        l.s[i + 1] = bytes[i] >= ' ' && bytes[i] <= '~' ? bytes[i] : '.';
+    l.s[n + 1] = '"';
+    l.s[n + 2] = '\0';
+    return l;
+}
+
+/* NOTES_SHOWN bytes at address, read as the process would read them. */
+static label view_bytes(vas_process *process, uint64_t address)
+{
+    char bytes[NOTES_SHOWN];
+    vas_exception e;
+    if (!expect_status(vas_read(process, address, bytes, sizeof bytes, &e), VAS_STATUS_SUCCESS, "vas_read"))
+        memset(bytes, '?', sizeof bytes);
+    return quoted_label(bytes, sizeof bytes);
+}
+
+static label disk_bytes(const data_file *f)
+{
+    char bytes[NOTES_SHOWN];
+    read_data_file(f, NOTES_OFFSET, bytes, sizeof bytes);
+    return quoted_label(bytes, sizeof bytes);
+}
+
+static void write_text(vas_process *process, uint64_t address, const char *text)
+{
+    vas_exception e;
+    expect_status(vas_write(process, address, text, strlen(text), &e), VAS_STATUS_SUCCESS, "vas_write");
+}
+
+/* The frame behind a resident page (0 if it is not). */
+static uint64_t frame_of(vas_process *process, uint64_t address, uint64_t page)
+{
+    uint64_t physical = 0;
+    expect_status(vas_virtual_to_physical(process, address, &physical), VAS_STATUS_SUCCESS, "vas_virtual_to_physical");
+    return physical / page;
+}
+
+/* The commit figures of the last table of this part of the tour, at one moment. */
+typedef struct commit_point {
+    uint64_t total, private_bytes[2], virtual_size[2];
+} commit_point;
+
+/* Everything the section's parts share: one machine, two processes, the file and its views. */
+typedef struct mapping_tour {
+    vas_machine *machine;
+    vas_process *process[2]; /* notepad.exe and wordpad.exe */
+    int bits;
+    uint64_t page;
+    data_file file;
+    vas_section *notes;      /* the file section */
+    uint64_t view_size;      /* of a whole view of it */
+    uint64_t a, b, c;        /* notepad.exe's view, wordpad.exe's and wordpad.exe's copy-on-write one */
+    commit_point points[5];
+} mapping_tour;
+
+static void take_commit_point(mapping_tour *t, commit_point *point)
+{
+    vas_memory_status memory;
+    expect(vas_global_memory_status(t->machine, &memory), "GlobalMemoryStatusEx");
+    point->total = memory.commit_total;
+    for (int p = 0; p < 2; p++) {
+        vas_process_counters counters = {0};
+        expect(vas_process_get_counters(t->process[p], &counters), "vas_process_get_counters");
+        point->private_bytes[p] = counters.commit_charge;
+        point->virtual_size[p] = counters.virtual_size;
+    }
+}
+
+/* One row of VirtualQuery's answer for a view, as a table row. */
+static void query_row(table *t, vas_process *process, uint64_t address, const char *name, int bits)
+{
+    vas_memory_basic_information region = {0};
+    expect(vas_virtual_query(process, address, &region, sizeof region) != 0, "VirtualQuery");
+    table_row(t, vas_process_name(process), name, address_label(region.base_address, bits).s,
+              size_label(region.region_size).s, vas_state_name(region.state), protect_label(region.protect).s,
+              vas_type_name(region.type));
+}
+
+/* The leaf of a page-table walk as a table row: the PTE and what it says (x64 and x86 agree on
+   the low bits). */
+static void pte_row(table *t, vas_process *process, const char *view, uint64_t address, uint64_t page, int bits)
+{
+    vas_page_walk walk;
+    if (!expect_status(vas_page_table_walk(process, address, &walk), VAS_STATUS_SUCCESS, "vas_page_table_walk") ||
+        !expect(walk.levels == walk.table_levels && walk.resident, "vas_page_table_walk (a page just touched)"))
+        return;
+    const vas_page_walk_level *pte = &walk.level[walk.levels - 1];
+    char meaning[TABLE_CELL_SIZE]; /* the Write (1) and Dirty (6) bits, as section 6 shows them */
+    snprintf(meaning, sizeof meaning, "%s%s", pte->entry & 0x2 ? "writable" : "read-only",
+             pte->entry & 0x40 ? ", dirty" : "");
+    table_row(t, vas_process_name(process), view, address_label(address, bits).s, hex_label(pte->entry, 16).s,
+              hex_label(walk.physical_address / page, 0).s, hex_label(walk.physical_address, 0).s, meaning);
+}
+
+/* A data file mapped into two processes: one writes, the other reads, then the file on disk. */
+static void show_shared_file(mapping_tour *t)
+{
+    vas_process *notepad = t->process[0], *wordpad = t->process[1];
+    int bits = t->bits;
+    vas_section_information info = {0};
+    expect_status(vas_nt_query_section(t->notes, &info), VAS_STATUS_SUCCESS, "NtQuerySection");
+    t->a = map_view(notepad, t->notes, 1, VAS_FILE_MAP_WRITE, 0, 0);
+    t->b = map_view(wordpad, t->notes, 1, VAS_FILE_MAP_READ, 0, 0);
+    if (!expect(t->a && t->b, "MapViewOfFile"))
+        return;
+    vas_memory_basic_information region = {0};
+    expect(vas_virtual_query(notepad, t->a, &region, sizeof region) != 0, "VirtualQuery");
+    t->view_size = region.region_size;
+
+    print_text("Until now every page belonged to one process. A section object, which Win32 calls a file "
+               "mapping, is memory that any number of processes may map, each through a view of its own: "
+               "every view of one page of the section reaches the same frame, so what one process writes "
+               "there the others read at once. A section is backed either by a file, from which its pages "
+               "are read on first touch and to which modified ones are written back, or by the paging file, "
+               "which makes memory shared between processes with no file at all.");
+    print_text("The tour writes a text file, notes.txt, of %s: %" PRIu64 " lines of %d bytes, \"notes.txt, "
+               "line 001....\" and so on. Two processes on the default machine, %s and %s, map it (vas "
+               "takes the file's path where Windows takes a handle from CreateFile):\n"
+               "  h = CreateFileMapping(file, NULL, PAGE_READWRITE, 0, 0, NULL)\n"
+               "  a = MapViewOfFile(h, FILE_MAP_WRITE, 0, 0, 0) = %s   in %s\n"
+               "  b = MapViewOfFile(h, FILE_MAP_READ, 0, 0, 0) = %s    in %s\n"
+               "A maximum size of 0 makes the section as large as the file (NtQuerySection says %s, "
+               "attributes 0x%08" PRIX32 ", SEC_FILE), and a view size of 0 maps the whole section. Each view "
+               "is an allocation of its own, at the lowest free 64 KB boundary of its process, and VirtualQuery "
+               "reports its type as MEM_MAPPED:",
+               size_label(NOTES_BYTES).s, (uint64_t)(NOTES_BYTES / NOTES_LINE), NOTES_LINE, vas_process_name(notepad),
+               vas_process_name(wordpad), address_label(t->a, bits).s, vas_process_name(notepad),
+               address_label(t->b, bits).s, vas_process_name(wordpad), size_label(info.size).s, info.attributes);
+    table q;
+    table_begin(&q, "Process", "View", "Base", "Size", "State", "Protect", "Type", NULL);
+    query_row(&q, notepad, t->a, "a", bits);
+    query_row(&q, wordpad, t->b, "b", bits);
+    table_print(&q);
+    print_text("A view is made of whole pages: %s, of which the last %s lie past the end of the file. "
+               "They read as zeros and are never written to it. The protection follows the access asked "
+               "for: FILE_MAP_WRITE gives %s, FILE_MAP_READ %s.",
+               size_label(t->view_size).s, size_label(t->view_size - NOTES_BYTES).s,
+               protect_label(VAS_PAGE_READWRITE).s, protect_label(VAS_PAGE_READONLY).s);
+
+    vas_process_counters before[2], after[2];
+    for (int p = 0; p < 2; p++)
+        expect(vas_process_get_counters(t->process[p], &before[p]), "vas_process_get_counters");
+    const char *edit = "notepad.exe was here";
+    table bytes;
+    table_begin(&bytes, "Read through", "Before", "After the write", "After the flush", NULL);
+    label cells[3][3];
+    cells[0][0] = view_bytes(notepad, t->a + NOTES_OFFSET);
+    cells[1][0] = view_bytes(wordpad, t->b + NOTES_OFFSET);
+    cells[2][0] = disk_bytes(&t->file);
+    for (int p = 0; p < 2; p++)
+        expect(vas_process_get_counters(t->process[p], &after[p]), "vas_process_get_counters");
+    write_text(notepad, t->a + NOTES_OFFSET, edit);
+    cells[0][1] = view_bytes(notepad, t->a + NOTES_OFFSET);
+    cells[1][1] = view_bytes(wordpad, t->b + NOTES_OFFSET);
+    cells[2][1] = disk_bytes(&t->file);
+    table ptes;
+    table_begin(&ptes, "Process", "View", "Virtual address", ">PTE", ">Frame", ">Physical address", "PTE says",
+                NULL);
+    pte_row(&ptes, notepad, "a", t->a + NOTES_OFFSET, t->page, bits);
+    pte_row(&ptes, wordpad, "b", t->b + NOTES_OFFSET, t->page, bits);
+    uint64_t frame_a = frame_of(notepad, t->a, t->page), frame_b = frame_of(wordpad, t->b, t->page);
+    expect(vas_flush_view_of_file(notepad, t->a, 0), "FlushViewOfFile");
+    cells[0][2] = view_bytes(notepad, t->a + NOTES_OFFSET);
+    cells[1][2] = view_bytes(wordpad, t->b + NOTES_OFFSET);
+    cells[2][2] = disk_bytes(&t->file);
+    char offset[16];
+    snprintf(offset, sizeof offset, "0x%X", NOTES_OFFSET);
+    char rows[3][TABLE_CELL_SIZE];
+    snprintf(rows[0], sizeof rows[0], "%s, a + %s", vas_process_name(notepad), offset);
+    snprintf(rows[1], sizeof rows[1], "%s, b + %s", vas_process_name(wordpad), offset);
+    snprintf(rows[2], sizeof rows[2], "notes.txt on disk, offset %s", offset);
+    for (int r = 0; r < 3; r++)
+        table_row(&bytes, rows[r], cells[r][0].s, cells[r][1].s, cells[r][2].s);
+    take_commit_point(t, &t->points[1]);
+
+    print_text("Now %s edits the file through its view, with an ordinary store into memory:\n"
+               "  memcpy(a + %s, \"%s\", %zu);\n"
+               "and later asks for the change to be written to the file:\n"
+               "  FlushViewOfFile(a, 0)\n"
+               "The %d bytes at offset %s, read through each view and straight from the file on the host's "
+               "disk, before the write, after it and after the flush:",
+               vas_process_name(notepad), offset, edit, strlen(edit), NOTES_SHOWN, offset);
+    table_print(&bytes);
+    print_text("%s saw the edit at once, with no call at all: its view and %s's reach the same physical "
+               "page. The file on disk kept the old text until FlushViewOfFile wrote the modified page back; "
+               "until then the change lived only in RAM. (On Windows a ReadFile of notes.txt would have seen "
+               "it at once too, since the file cache holds those very pages; only the disk lags behind.) "
+               "Without the flush the page would still reach the file, only later: Windows writes modified "
+               "file pages in the background, and vas does when its modified page writer runs and when "
+               "the last view of the section goes.",
+               vas_process_name(wordpad), vas_process_name(notepad));
+
+    print_text("The page-table walks of the two addresses, just after the write, end in these PTEs:");
+    table_print(&ptes);
+    print_text("Two processes, two page tables, %s, one frame (0x%" PRIX64 "%s). "
+               "Each PTE carries its own view's rights: %s's is writable and dirty, since it wrote; %s's "
+               "is read-only. Behind both stands the section's prototype PTE, one per page of the section, "
+               "which holds the frame while the page is in RAM and says where the page is (here, in the "
+               "file) when it is not. A process PTE that is still zero means \"ask the prototype\": the "
+               "first touch through any view brings the page in once, and every later touch, through any "
+               "view, maps that same frame. The fault counters of the two first reads show it:",
+               t->a == t->b ? "the same virtual address (each view went to the lowest free 64 KB boundary of "
+                              "its process, but nothing makes views of one section share an address)"
+                            : "two different virtual addresses",
+               frame_a, frame_a == frame_b ? "" : ", or so it should be: a bug", vas_process_name(notepad),
+               vas_process_name(wordpad));
+    table faults;
+    table_begin(&faults, "First read of the page", ">Hard faults", ">Soft faults", ">Demand-zero",
+                ">Working set", NULL);
+    for (int p = 0; p < 2; p++)
+        table_row(&faults, vas_process_name(t->process[p]),
+                  count_label(after[p].hard_faults - before[p].hard_faults).s,
+                  count_label(after[p].soft_faults - before[p].soft_faults).s,
+                  count_label(after[p].demand_zero_faults - before[p].demand_zero_faults).s,
+                  size_label(after[p].working_set_size).s);
+    table_print(&faults);
+    print_text("%s read first and took a hard fault: the page came from notes.txt. %s, touching the same "
+               "page a moment later, took a soft fault: the prototype PTE already named a frame, so there "
+               "was nothing to read. A page of a file section never goes to the paging file: clean, it is "
+               "simply dropped, since the file has it; modified, it is written back to the file.",
+               vas_process_name(notepad), vas_process_name(wordpad));
+    if (frame_a != frame_b || strcmp(cells[1][1].s, cells[0][1].s) != 0 || strcmp(cells[2][2].s, cells[0][1].s) != 0) {
+        fprintf(stderr, "vas tour: the views of one file section do not share their page\n");
+        problems++;
+    }
+}
+
+/* A copy-on-write view of the same file: it diverges on the first write, alone. */
+static void show_copy_on_write(mapping_tour *t)
+{
+    vas_process *notepad = t->process[0], *wordpad = t->process[1];
+    int bits = t->bits;
+    uint64_t page = t->page;
+    t->c = map_view(wordpad, t->notes, 1, VAS_FILE_MAP_COPY, 0, 0);
+    if (!expect(t->c != 0, "MapViewOfFile(FILE_MAP_COPY)"))
+        return;
+    take_commit_point(t, &t->points[2]);
+    label before = query_protect(wordpad, t->c);
+    char read_first[NOTES_SHOWN];
+    vas_exception e;
+    expect_status(vas_read(wordpad, t->c + NOTES_OFFSET, read_first, sizeof read_first, &e), VAS_STATUS_SUCCESS,
+                  "vas_read");
+    uint64_t shared_frame = frame_of(wordpad, t->c, page);
+    const char *edit = "wordpad.exe's own...";
+    write_text(wordpad, t->c + NOTES_OFFSET, edit);
+    take_commit_point(t, &t->points[3]);
+    expect(vas_flush_view_of_file(wordpad, t->c, 0), "FlushViewOfFile");
+
+    print_text("A view may also be copy-on-write: it shows the file, but a write gives the process a copy "
+               "of the page, private to it, and neither the file nor any other view ever sees the change. "
+               "This is how Windows maps a program's writable global data, and how a program can edit a "
+               "document in memory without touching the file until the user saves it. %s maps notes.txt a "
+               "second time, copy-on-write, reads the %d bytes at offset 0x%X, writes over them, and even "
+               "flushes the view:\n"
+               "  c = MapViewOfFile(h, FILE_MAP_COPY, 0, 0, 0) = %s\n"
+               "  memcpy(c + 0x%X, \"%s\", %zu);\n"
+               "  FlushViewOfFile(c, 0)\n"
+               "The whole view started out %s. Before the write, the page read through c was frame 0x%" PRIX64
+               ", the section's, like everyone else's. After it, VirtualQuery splits the view in two:",
+               vas_process_name(wordpad), NOTES_SHOWN, NOTES_OFFSET, address_label(t->c, bits).s, NOTES_OFFSET,
+               edit, strlen(edit), before.s, shared_frame);
+    print_walk(wordpad, t->c, t->c + t->view_size);
+    print_text("Then each of the three views reads a byte of its second page as well. What each view shows "
+               "at offset 0x%X, and the frames behind its first two pages:",
+               NOTES_OFFSET);
+
+    /* Every view reads its second page too, so that all three have it in their page tables. */
+    uint64_t frames[3][2];
+    const uint64_t bases[3] = {t->a, t->b, t->c};
+    vas_process *owners[3] = {notepad, wordpad, wordpad};
+    for (int v = 0; v < 3; v++) {
+        char byte;
+        expect_status(vas_read(owners[v], bases[v] + page, &byte, 1, &e), VAS_STATUS_SUCCESS, "vas_read");
+        for (int i = 0; i < 2; i++)
+            frames[v][i] = frame_of(owners[v], bases[v] + (uint64_t)i * page, page);
+    }
+    static const char *const names[3] = {"a", "b", "c (copy-on-write)"};
+    char bytes_header[32];
+    snprintf(bytes_header, sizeof bytes_header, "Bytes at 0x%X", NOTES_OFFSET);
+    table tb;
+    table_begin(&tb, "Process", "View", bytes_header, ">Page 0's frame", ">Page 1's frame", NULL);
+    label seen[3];
+    for (int v = 0; v < 3; v++) {
+        seen[v] = view_bytes(owners[v], bases[v] + NOTES_OFFSET);
+        table_row(&tb, vas_process_name(owners[v]), names[v], seen[v].s, hex_label(frames[v][0], 0).s,
+                  hex_label(frames[v][1], 0).s);
+    }
+    label disk = disk_bytes(&t->file);
+    table_row(&tb, "notes.txt on disk", "-", disk.s, "-", "-");
+    table_print(&tb);
+    print_text("The write into c faulted although the page was readable: its PTE was read-only, as for "
+               "every write-copy page. The memory manager took a new frame (0x%" PRIX64 "), copied the "
+               "section's page into it, pointed c's PTE at the copy, now writable, and let the write run "
+               "again. Only that page became %s; its neighbour is still %s and still the section's frame, "
+               "shared with a and b, and will stay so until it is written to in turn. a, b and the file "
+               "still hold %s's text: FlushViewOfFile found no modified section page to write, because the "
+               "copy is no longer part of the section. It is ordinary private memory now, which would go "
+               "to the paging file if trimmed, never to notes.txt.",
+               frames[2][0], query_protect(wordpad, t->c).s, query_protect(wordpad, t->c + page).s,
+               vas_process_name(notepad));
+    if (frames[2][0] == frames[0][0] || frames[2][1] != frames[0][1] || frames[1][0] != frames[0][0] ||
+        strcmp(seen[0].s, disk.s) != 0 || strcmp(seen[0].s, seen[2].s) == 0) {
+        fprintf(stderr, "vas tour: the copy-on-write view did not diverge as it should\n");
+        problems++;
+    }
+}
+
+/* Memory shared by name, backed by the paging file: one process creates it, another opens it. */
+static void show_shared_memory(mapping_tour *t, uint64_t *d, uint64_t *r)
+{
+    vas_process *notepad = t->process[0], *wordpad = t->process[1];
+    int bits = t->bits;
+    vas_section *board = vas_create_file_mapping(t->machine, NULL, VAS_PAGE_READWRITE, BOARD_BYTES, BOARD_NAME);
+    uint32_t created_error = vas_last_error();
+    if (!expect(board != NULL, "CreateFileMapping(INVALID_HANDLE_VALUE)"))
+        return;
+    *d = map_view(notepad, board, 0, VAS_FILE_MAP_WRITE, 0, 0);
+    expect(*d != 0, "MapViewOfFile");
+    const char *message = "hello from notepad.exe";
+    write_text(notepad, *d, message);
+
+    vas_section *again = vas_create_file_mapping(t->machine, NULL, VAS_PAGE_READWRITE, BOARD_BYTES, BOARD_NAME);
+    uint32_t again_error = vas_last_error();
+    expect(again != NULL, "CreateFileMapping of an existing name");
+    vas_section *opened = vas_open_file_mapping(t->machine, VAS_FILE_MAP_READ, BOARD_NAME);
+    if (!expect(opened != NULL, "OpenFileMapping"))
+        return;
+    *r = map_view(wordpad, opened, 0, VAS_FILE_MAP_READ, 0, 0);
+    expect(*r != 0, "MapViewOfFile");
+    char text[32] = "";
+    vas_exception e;
+    expect_status(vas_read(wordpad, *r, text, strlen(message) + 1, &e), VAS_STATUS_SUCCESS, "vas_read");
+    uint64_t frame_d = frame_of(notepad, *d, t->page), frame_r = frame_of(wordpad, *r, t->page);
+    take_commit_point(t, &t->points[4]);
+
+    char calls[3][96]; /* the calls made in one process or the other, padded to one width */
+    snprintf(calls[0], sizeof calls[0], "d = MapViewOfFile(s, FILE_MAP_WRITE, 0, 0, 0) = %s", address_label(*d, bits).s);
+    snprintf(calls[1], sizeof calls[1], "o = OpenFileMapping(FILE_MAP_READ, FALSE, \"%s\")", BOARD_NAME);
+    snprintf(calls[2], sizeof calls[2], "r = MapViewOfFile(o, FILE_MAP_READ, 0, 0, 0) = %s", address_label(*r, bits).s);
+    int width = 0;
+    for (int i = 0; i < 3; i++)
+        width = (int)strlen(calls[i]) > width ? (int)strlen(calls[i]) : width;
+    print_text("Shared memory needs no file. Given no file (INVALID_HANDLE_VALUE on Windows, a NULL path "
+               "in vas), CreateFileMapping makes a section backed by the paging file, of the size asked "
+               "for; a name lets other processes find it. %s creates one, maps it and writes a message; "
+               "%s opens it by name, for reading only, and maps it too:\n"
+               "  s = CreateFileMapping(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, %s, \"%s\")\n"
+               "  %-*s   in %s\n"
+               "  strcpy(d, \"%s\");\n"
+               "  %-*s   in %s\n"
+               "  %-*s   in %s\n"
+               "%s reads \"%s\" at r: its page is frame 0x%" PRIX64 ", and so is %s's at d. GetLastError() "
+               "was %" PRIu32 " after the first CreateFileMapping; a second call with the same name returns "
+               "a handle to the same section and sets it to %" PRIu32 " %s, which is how a program tells "
+               "whether it came first. Some calls that fail:",
+               vas_process_name(notepad), vas_process_name(wordpad), size_label(BOARD_BYTES).s, BOARD_NAME,
+               width, calls[0], vas_process_name(notepad), message, width, calls[1], vas_process_name(wordpad),
+               width, calls[2], vas_process_name(wordpad), vas_process_name(wordpad), text, frame_r,
+               vas_process_name(notepad), created_error, again_error, vas_error_name(again_error));
+    if (frame_d != frame_r || strcmp(text, message) != 0 || created_error != VAS_ERROR_SUCCESS ||
+        again_error != VAS_ERROR_ALREADY_EXISTS) {
+        fprintf(stderr, "vas tour: a named section is not shared as it should be\n");
+        problems++;
+    }
+    vas_section *missing = vas_open_file_mapping(t->machine, VAS_FILE_MAP_READ, "NoSuchBoard");
+    show_attempt(missing != NULL, VAS_ERROR_FILE_NOT_FOUND, "Open a name that no section has:",
+                 "OpenFileMapping(FILE_MAP_READ, FALSE, \"NoSuchBoard\")");
+    uint64_t writable = map_view(wordpad, opened, 0, VAS_FILE_MAP_WRITE, 0, 0);
+    show_attempt(writable != 0, VAS_ERROR_ACCESS_DENIED,
+                 "Map for writing through the handle opened for reading only:",
+                 "MapViewOfFile(o, FILE_MAP_WRITE, 0, 0, 0)");
+    uint64_t beyond = map_view(wordpad, opened, 0, VAS_FILE_MAP_READ, 0, 2 * BOARD_BYTES);
+    show_attempt(beyond != 0, VAS_ERROR_ACCESS_DENIED, "Map more than the section holds:",
+                 "MapViewOfFile(o, FILE_MAP_READ, 0, 0, %s)", size_label(2 * BOARD_BYTES).s);
+    uint64_t unaligned = map_view(wordpad, opened, 0, VAS_FILE_MAP_READ, t->page, 0);
+    show_attempt(unaligned != 0, VAS_ERROR_MAPPED_ALIGNMENT,
+                 "Map from an offset that is not a multiple of 64 KB:",
+                 "MapViewOfFile(o, FILE_MAP_READ, 0, %s, 0)", size_label(t->page).s);
+    if (missing)
+        vas_close_section(missing);
+    const uint64_t unexpected[] = {writable, beyond, unaligned}; /* already reported if any */
+    for (size_t i = 0; i < COUNT_OF(unexpected); i++)
+        if (unexpected[i])
+            unmap_view(wordpad, unexpected[i]);
+    expect(vas_close_section(again) && vas_close_section(opened) && vas_close_section(board), "CloseHandle");
+}
+
+/* One row of the commit table: a figure at each of the five moments. */
+static void commit_row(table *t, const char *name, const uint64_t values[5])
+{
+    label cells[5];
+    for (int i = 0; i < 5; i++)
+        cells[i] = size_label(values[i]);
+    table_row(t, name, cells[0].s, cells[1].s, cells[2].s, cells[3].s, cells[4].s);
+}
+#define COMMIT_ROW(t, name, points, field)                                                          \
+    commit_row(t, name, (const uint64_t[5]){(points)[0].field, (points)[1].field, (points)[2].field, \
+                                            (points)[3].field, (points)[4].field})
+
+static void tour_sections(void)
+{
+    mapping_tour t = {0};
+    vas_process_config configs[2] = {{.name = "notepad.exe"}, {.name = "wordpad.exe"}};
+    if (!make_data_file(&t.file))
+        return;
+    t.process[0] = start_process(&t.machine, NULL, &configs[0]);
+    if (!t.process[0]) {
+        close_data_file(&t.file);
+        return;
+    }
+    t.process[1] = vas_process_create(t.machine, &configs[1]);
+    if (!expect(t.process[1] != NULL, "vas_process_create")) {
+        finish_machine(t.machine);
+        close_data_file(&t.file);
+        return;
+    }
+    vas_system_info system;
+    vas_get_system_info(t.process[0], &system);
+    t.bits = vas_process_bits(t.process[0]);
+    t.page = system.page_size;
+    vas_process *notepad = t.process[0], *wordpad = t.process[1];
+
+    take_commit_point(&t, &t.points[0]);
+    t.notes = vas_create_file_mapping(t.machine, t.file.path, VAS_PAGE_READWRITE, 0, NULL);
+    expect(t.notes != NULL, "CreateFileMapping(notes.txt)");
+    unlink_data_file(&t.file);
+    uint64_t d = 0, r = 0;
+    if (t.notes)
+        show_shared_file(&t);
+    if (t.a && t.b)
+        show_copy_on_write(&t);
+    if (t.c)
+        show_shared_memory(&t, &d, &r);
+    if (!d || !r) { /* already reported */
+        finish_machine(t.machine);
+        close_data_file(&t.file);
+        return;
+    }
+
+    print_text("What all this cost in commit, at five moments: at the start; with notes.txt mapped in both "
+               "processes and edited; with the copy-on-write view mapped; after the write into it; and with "
+               "the shared memory created and mapped in both:");
+    table c;
+    table_begin(&c, "Counter", ">Start", ">File views", ">Copy view", ">Copy written", ">Shared memory", NULL);
+    char names[2][2][TABLE_CELL_SIZE];
+    for (int i = 0; i < 2; i++) {
+        snprintf(names[i][0], sizeof names[i][0], "%s private bytes", vas_process_name(t.process[i]));
+        snprintf(names[i][1], sizeof names[i][1], "%s virtual size", vas_process_name(t.process[i]));
+    }
+    COMMIT_ROW(&c, "Commit charge, all processes", t.points, total);
+    COMMIT_ROW(&c, names[0][0], t.points, private_bytes[0]);
+    COMMIT_ROW(&c, names[1][0], t.points, private_bytes[1]);
+    COMMIT_ROW(&c, names[0][1], t.points, virtual_size[0]);
+    COMMIT_ROW(&c, names[1][1], t.points, virtual_size[1]);
+    table_print(&c);
+    const commit_point *p = t.points;
+    print_text("Mapping the file in two processes charged %s: a file section is backed by its file, so "
+               "it needs no room in the paging file, however many views it has and whatever is written "
+               "through them. The copy-on-write view is another matter: any of its pages may become a "
+               "private copy, which only the paging file could back, so all %s of it were charged to %s "
+               "when it was mapped, before anything was written; the write itself charged %s more. The "
+               "shared memory charged its %s when it was created, to the system and not to either process, "
+               "since it belongs to no process: it outlives any of them while a handle or a view remains. "
+               "Virtual size counts every view, in every process that maps it.",
+               size_label(p[1].total - p[0].total).s, size_label(p[2].private_bytes[1] - p[1].private_bytes[1]).s,
+               vas_process_name(wordpad), size_label(p[3].total - p[2].total).s,
+               size_label(p[4].total - p[3].total).s);
+
+    print_text("This is %s's address space now, as VMMap shows it. VirtualQuery calls every view "
+               "MEM_MAPPED; VMMap tells them apart by what backs their section: Mapped File for a view of "
+               "a file, Shareable for a view of memory backed by the paging file. Its other kinds are "
+               "Private Data (MEM_PRIVATE), Image (MEM_IMAGE: programs and DLLs, which the loader maps) and "
+               "Free. The copy-on-write view stays a Mapped File, its private page included:",
+               vas_process_name(wordpad));
+    print_walk(wordpad, 0, UINT64_MAX);
+
+    uint64_t views[] = {t.a, t.b, t.c, d, r};
+    vas_process *owners[] = {notepad, wordpad, wordpad, notepad, wordpad};
+    for (size_t i = 0; i < COUNT_OF(views); i++)
+        expect(unmap_view(owners[i], views[i]), "UnmapViewOfFile");
+    expect(vas_close_section(t.notes), "CloseHandle");
+    vas_memory_status memory;
+    expect(vas_global_memory_status(t.machine, &memory), "GlobalMemoryStatusEx");
+    print_text("Unmapping the five views and closing the handles gives everything back: the commit "
+               "charge is %s again. A section lives as long as a handle to it or a view of it does; "
+               "then its pages go, the modified ones of a file to the file first.",
+               size_label(memory.commit_total).s);
+    if (memory.commit_total != t.points[0].total) {
+        fprintf(stderr, "vas tour: unmapping every view left commit charged\n");
+        problems++;
+    }
+    finish_machine(t.machine);
+    close_data_file(&t.file);
+}
+
 /* ---- The tour ---------------------------------------------------------------------------- */
 
 typedef struct section {
@@ -1433,6 +2071,7 @@ static const section sections[] = {
     {"Physical memory and page tables", tour_physical},
     {"Page faults and exceptions", tour_faults},
     {"Paging: more memory than RAM", tour_paging},
+    {"Sections: mapped files, copy-on-write and shared memory", tour_sections},
 };
 
 int cli_tour(int argc, char **argv)

@@ -8,7 +8,9 @@
  * NtFreeVirtualMemory (partial releases), VirtualProtect and NtProtectVirtualMemory (NULL old
  * protection too), VirtualQuery, NtQueryVirtualMemory (short buffers), region information,
  * counters, memory status, partitions, reads, writes, executes, kernel reads, translations and
- * page-table walks, and calls through destroyed process handles. Addresses and sizes come from
+ * page-table walks, calls through destroyed process handles, and sections: paging-file and
+ * in-memory file sections, named and opened by name, views of every access at any offset and
+ * base, unmaps, flushes, Read/WriteProcessMemory, and calls through closed section handles. Addresses and sizes come from
  * a tag byte: zero, small page or granule multiples, the bases of earlier allocations plus or
  * minus a little, the layout's boundaries (the shared user page, the top of user space, 2 GB,
  * 3 GB, 4 GB, 2^47, 2^63, 2^64 - 1 ...) or raw 64-bit values.
@@ -33,6 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define MAX_OPS 512
 #define MAX_PROCS 4
 #define RING 8
+#define MAX_SECTIONS 6
 
 typedef struct input {
     const uint8_t *data;
@@ -49,6 +52,9 @@ typedef struct state {
     unsigned ring_at;
     uint32_t page;
     uint64_t highest;               /* of the process the current call is on */
+    vas_section *sections[MAX_SECTIONS]; /* open handles */
+    vas_section *closed[MAX_SECTIONS];   /* closed handles: calls must fail with INVALID_HANDLE */
+    int nsections, nclosed;
 } state;
 
 static void fail(const char *what, unsigned long long a, unsigned long long b)
@@ -449,6 +455,130 @@ static void op_info(state *s)
     REQUIRE(vas_nt_status_to_dos_error(VAS_STATUS_CONFLICTING_ADDRESSES) == VAS_ERROR_INVALID_ADDRESS, 0, 0);
 }
 
+/* ---- Sections ------------------------------------------------------------------------------- */
+
+/* A mapped file's backing store in memory: reads and writes outside it fail, as a file that
+   shrank would. */
+typedef struct mem_file {
+    size_t size;
+    uint8_t bytes[];
+} mem_file;
+
+static int mem_read(void *file, uint64_t offset, void *out, size_t size)
+{
+    mem_file *f = file;
+    if (offset > f->size || size > f->size - offset)
+        return -1;
+    memcpy(out, f->bytes + offset, size);
+    return 0;
+}
+
+static int mem_write(void *file, uint64_t offset, const void *in, size_t size)
+{
+    mem_file *f = file;
+    if (offset > f->size || size > f->size - offset)
+        return -1;
+    memcpy(f->bytes + offset, in, size);
+    return 0;
+}
+
+static const vas_backing_ops mem_file_ops = {mem_read, mem_write, free};
+
+static const uint32_t section_flags[] = {0, VAS_SEC_COMMIT, VAS_SEC_RESERVE, VAS_SEC_RESERVE | VAS_SEC_COMMIT,
+                                         VAS_SEC_NOCACHE | VAS_SEC_COMMIT, VAS_SEC_IMAGE, VAS_SEC_LARGE_PAGES,
+                                         VAS_SEC_FILE};
+static const uint32_t map_access[] = {VAS_FILE_MAP_READ, VAS_FILE_MAP_WRITE, VAS_FILE_MAP_COPY, VAS_FILE_MAP_ALL_ACCESS,
+                                      VAS_FILE_MAP_READ | VAS_FILE_MAP_EXECUTE, 0,
+                                      VAS_FILE_MAP_COPY | VAS_FILE_MAP_EXECUTE, VAS_FILE_MAP_WRITE | VAS_FILE_MAP_EXECUTE};
+
+static vas_section *pick_section(state *s)
+{
+    uint8_t which = u8(s);
+    if (which & 0x80 && s->nclosed)
+        return s->closed[which % s->nclosed];
+    return s->nsections ? s->sections[which % s->nsections] : NULL;
+}
+
+static void keep_section(state *s, vas_section *h)
+{
+    if (!h)
+        return;
+    if (s->nsections < MAX_SECTIONS)
+        s->sections[s->nsections++] = h;
+    else
+        vas_close_section(h);
+}
+
+/* CreateFileMapping (paging file or an in-memory file), OpenFileMapping, CloseHandle,
+   MapViewOfFile, UnmapViewOfFile, FlushViewOfFile, Read/WriteProcessMemory. */
+static void op_section(state *s, unsigned variant)
+{
+    static const char *const names[] = {NULL, "a", "b", "Local\\a"};
+    vas_process *p = pick(s);
+    switch (variant) {
+    case 0: case 1: {
+        uint32_t protect = protection(s) | section_flags[u8(s) % 8];
+        uint64_t size = length(s, 0);
+        const char *name = names[u8(s) % 4];
+        if (variant == 0) {
+            keep_section(s, vas_create_file_mapping(s->machine, NULL, protect, size, name));
+        } else {
+            size_t bytes = u16(s) * 16u;
+            mem_file *f = calloc(1, sizeof *f + bytes);
+            if (!f)
+                return;
+            f->size = bytes;
+            keep_section(s, vas_create_file_mapping_ops(s->machine, &mem_file_ops, f, bytes, protect,
+                                                        size > (1u << 20) ? 0 : size, name));
+        }
+        break;
+    }
+    case 2:
+        keep_section(s, vas_open_file_mapping(s->machine, map_access[u8(s) % 8] | VAS_SECTION_QUERY,
+                                              names[u8(s) % 4]));
+        break;
+    case 3: {
+        uint8_t which = u8(s);
+        if (!s->nsections)
+            return;
+        int i = which % s->nsections;
+        REQUIRE(vas_close_section(s->sections[i]), i, 0);
+        if (s->nclosed < MAX_SECTIONS)
+            s->closed[s->nclosed++] = s->sections[i];
+        s->sections[i] = s->sections[--s->nsections];
+        break;
+    }
+    case 4: {
+        vas_section *h = pick_section(s);
+        uint32_t access = map_access[u8(s) % 8];
+        uint64_t offset = u8(s) & 1 ? (uint64_t)(u8(s) % 4) << 16 : length(s, 0);
+        uint64_t size = length(s, 0), base = u8(s) & 1 ? address(s) : 0;
+        uint64_t view = vas_map_view_of_file(p, h, access, offset, size, base);
+        REQUIRE(view ? view % 0x10000 == 0 : vas_last_error() != 0, view, vas_last_error());
+        if (view)
+            remember(s, view);
+        break;
+    }
+    case 5:
+        if (!vas_unmap_view_of_file(p, address(s)))
+            REQUIRE(vas_last_error() != 0, 0, 0);
+        break;
+    case 6: {
+        uint64_t a = address(s);
+        vas_flush_view_of_file(p, a, length(s, a));
+        break;
+    }
+    default: {
+        uint64_t a = address(s);
+        size_t n = u16(s) % (sizeof buffer + 1), done = 7777;
+        int ok = u8(s) & 1 ? vas_read_process_memory(p, a, buffer, n, &done)
+                           : vas_write_process_memory(p, a, buffer, n, &done);
+        REQUIRE(ok ? done == n : vas_last_error() != 0, done, n);
+        break;
+    }
+    }
+}
+
 /* ---- The target ------------------------------------------------------------------------------ */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -494,11 +624,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 11: op_query(&s, 1); break;
         case 12: op_query(&s, 2); break;
         case 13: case 14: op_access(&s); break;
-        default: op_info(&s); break;
+        default:
+            if (op >> 7) /* half of opcode 15 goes to sections */
+                op_section(&s, (op >> 4) & 7);
+            else
+                op_info(&s);
+            break;
         }
         int errors = vas_check(s.machine);
         REQUIRE(errors == 0, errors, op);
     }
+    for (int i = 0; i < s.nsections; i++) /* half of them: the machine closes the rest */
+        if (i % 2)
+            vas_close_section(s.sections[i]);
     vas_machine_destroy(s.machine);
     return 0;
 }

@@ -117,7 +117,8 @@ static bool protect_allows(const vas_process *p, uint32_t protect, uint32_t kind
         return base & (VAS_PAGE_READWRITE | VAS_PAGE_EXECUTE_READWRITE | VAS_PAGE_WRITECOPY |
                        VAS_PAGE_EXECUTE_WRITECOPY);
     if (kind == VAS_EXCEPTION_EXECUTE_FAULT && p->dep_enabled)
-        return base & (VAS_PAGE_EXECUTE | VAS_PAGE_EXECUTE_READ | VAS_PAGE_EXECUTE_READWRITE);
+        return base & (VAS_PAGE_EXECUTE | VAS_PAGE_EXECUTE_READ | VAS_PAGE_EXECUTE_READWRITE |
+                       VAS_PAGE_EXECUTE_WRITECOPY);
     return true;
 }
 
@@ -235,15 +236,18 @@ static uint8_t *resolve(vas_process *p, uint64_t address, uint32_t kind, vas_exc
             pte = pagetable_read(p, leaf, pagetable_index(p, page, p->pt->levels - 1));
         }
         uint32_t status = VAS_STATUS_SUCCESS;
-        if (v->view && pte == 0)
+        if (v->view && (pte == 0 || pte == PTE_PROTO_LOOKUP)) {
             pte = view_page_in(p, v, page, protect, &status);
-        else if (!(pte & PTE_VALID) && !(pte = page_in(p, page, pte, protect, kind, address, exception)))
+        } else if (!(pte & PTE_VALID) && !(pte = page_in(p, page, pte, protect, kind, address, exception))) {
+            pagetable_prune(p, page); /* tables this fault built for nothing */
             return NULL;
+        }
         if (!status)
             pagetable_set(p, leaf, page, pte);
         if (!status && copy)
             pte = view_copy_on_write(p, v, page, leaf, pte, protect, &status);
         if (status) {
+            pagetable_prune(p, page);
             raise(p, exception, status, kind, address);
             return NULL;
         }
@@ -700,8 +704,10 @@ static void describe_leaf(vas_process *p, uint64_t page, uint64_t pte, char *out
     const physical_memory *pm = &p->machine->physical;
     uint32_t file;
     uint64_t slot;
+    vad *v = vad_find(&p->vads, page);
     if (pte & PTE_VALID) {
-        snprintf(out, size, "valid, frame %#llx, %s, %s%s%s", (unsigned long long)pte_frame(p, pte),
+        snprintf(out, size, "valid, frame %#llx%s, %s, %s%s%s", (unsigned long long)pte_frame(p, pte),
+                 pm->pfn[pte_frame(p, pte)].is_prototype ? " (a section's, shared)" : "",
                  pte & PTE_WRITE ? "writable" : "read-only",
                  pte & (1ull << p->pt->nx_bit) ? "no-execute" : "executable",
                  pte & PTE_ACCESSED ? ", accessed" : "", pte & PTE_DIRTY ? ", dirty" : "");
@@ -716,11 +722,13 @@ static void describe_leaf(vas_process *p, uint64_t page, uint64_t pte, char *out
                      (unsigned long long)frame, list == FRAME_MODIFIED ? "modified" : "standby");
     } else if (pagefile_pte_decode(p->machine, pte, &file, &slot)) {
         snprintf(out, size, "paging file %u, slot %#llx (a touch is a hard fault)", file, (unsigned long long)slot);
+    } else if (v && v->view && (pte == 0 || pte == PTE_PROTO_LOOKUP)) {
+        snprintf(out, size, "%s: the section's prototype PTE says where the page is",
+                 pte ? "prototype (this process's copy of the page left its working set)" : "zero");
     } else if (pte) {
         snprintf(out, size, "demand zero: committed, no frame (the next touch takes a zeroed one)");
     } else {
-        vad *v = vad_find(&p->vads, page);
-        uint32_t protect = v ? v->runs[vad_run_index(v, (page - v->start) >> p->page_shift)].protect : 0;
+        uint32_t protect = page_protect(v, v ? (page - v->start) >> p->page_shift : 0);
         snprintf(out, size, "zero: %s", !v ? "no allocation here"
                                         : protect ? "demand-zero (committed, never touched)"
                                                   : "reserved, not committed");

@@ -208,6 +208,10 @@ typedef struct pagetable_format {
 #define PTE_ACCESSED      (1ull << 5)
 #define PTE_DIRTY         (1ull << 6)
 #define PTE_PROTOTYPE     (1ull << 10) /* invalid PTEs only */
+/* A process PTE of a view page whose frame left this process's working set: "the section's
+   prototype PTE says", as NT's prototype PTE pointers do (a zero PTE means the same for a page
+   never touched; this one keeps its page table in use, as NT's does). */
+#define PTE_PROTO_LOOKUP  PTE_PROTOTYPE
 #define PTE_TRANSITION    (1ull << 11) /* invalid PTEs only */
 
 VAS_INTERNAL const pagetable_format *pagetable_format_of(pagetable_kind kind);
@@ -224,6 +228,9 @@ VAS_INTERNAL uint64_t pte_frame(const vas_process *p, uint64_t pte);
 VAS_INTERNAL uint64_t pte_make_demand_zero(uint32_t protect);
 /* The PTE that maps frame with protect: valid, or transition for no-access and guard pages. */
 VAS_INTERNAL uint64_t pte_make(const vas_process *p, uint64_t frame, uint32_t protect, bool dirty);
+/* Frees the leaf table of va, and the tables above it, when they hold no entry (after a fault
+   built them and then failed). */
+VAS_INTERNAL void pagetable_prune(vas_process *p, uint64_t va);
 /* Frees every frame mapped in [start, end), and the tables left empty. */
 VAS_INTERNAL void pagetable_unmap(vas_process *p, uint64_t start, uint64_t end);
 /* Rewrites the PTEs of the frames mapped in [start, end) for a new protection. */
@@ -378,7 +385,8 @@ struct vas_machine {
                                          number trimming and writing aim for */
     uint64_t trims, trimmed_pages;    /* trim passes, and pages they took out of working sets */
     struct section_object *sections;  /* live sections, named or not (section.c) */
-    struct vas_section *closed_handles; /* closed section handles, so misuse is detected */
+    struct vas_section *handles;      /* every section handle, closed ones too (so that misuse
+                                         is detected), freed with the machine */
 };
 
 struct vas_process {
@@ -464,6 +472,21 @@ VAS_INTERNAL uint32_t protect_check_private(uint32_t protect);
 /* The same, write-copy values allowed (for views). */
 VAS_INTERNAL uint32_t protect_check_any(uint32_t protect);
 
+/* ---- access.c: TLB helpers that need struct vas_process ---------------------------------- */
+
+/* Forgets the translation of the page holding va, if the TLB has it. */
+static inline void tlb_forget(vas_process *p, uint64_t va)
+{
+    uint64_t page = va >> p->page_shift;
+    tlb_entry *e = &p->tlb[page & p->tlb_mask];
+    if (e->tag >> 3 == page)
+        *e = (tlb_entry){0, NULL};
+}
+/* After a page-table walk changed translations: the walk forgot the TLB entry of every valid
+   PTE it touched (only those can be in the TLB), so only the generation is left to move. This
+   keeps a release of a large, little-touched range from clearing the whole TLB. */
+static inline void tlb_walked(vas_process *p) { p->generation++; }
+
 /* ---- section.c: sections, views, copy-on-write ------------------------------------------ */
 
 #define SECTION_MAGIC 0x53454354u /* "SECT" */
@@ -499,7 +522,7 @@ struct vas_section {                  /* a handle */
     uint32_t magic;
     uint32_t access;                  /* SECTION_* / FILE_MAP_* rights */
     section_object *object;
-    struct vas_section *next;         /* on the machine's closed list */
+    struct vas_section *next;         /* on the machine's list of handles */
 };
 
 typedef struct section_view {

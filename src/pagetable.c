@@ -131,7 +131,7 @@ uint64_t pte_make(const vas_process *p, uint64_t frame, uint32_t protect, bool d
     uint64_t pte = (frame << p->page_shift) | PTE_VALID | PTE_OWNER;
     if (base & (VAS_PAGE_READWRITE | VAS_PAGE_EXECUTE_READWRITE))
         pte |= PTE_WRITE;
-    if (!(base & (VAS_PAGE_EXECUTE | VAS_PAGE_EXECUTE_READ | VAS_PAGE_EXECUTE_READWRITE)))
+    if (!(base & (VAS_PAGE_EXECUTE | VAS_PAGE_EXECUTE_READ | VAS_PAGE_EXECUTE_READWRITE | VAS_PAGE_EXECUTE_WRITECOPY)))
         pte |= 1ull << p->pt->nx_bit;
     if (protect & (VAS_PAGE_NOCACHE | VAS_PAGE_WRITECOMBINE))
         pte |= PTE_CACHE_DISABLE;
@@ -186,6 +186,27 @@ uint64_t pagetable_leaf(vas_process *p, uint64_t va, bool create)
     return table;
 }
 
+void pagetable_prune(vas_process *p, uint64_t va)
+{
+    uint64_t parents[4];
+    uint32_t indexes[4];
+    uint64_t table = p->table_root;
+    int last = p->pt->levels - 1;
+    for (int level = 0; level < last; level++) {
+        parents[level] = table;
+        indexes[level] = pagetable_index(p, va, level);
+        uint64_t entry = pagetable_read(p, table, indexes[level]);
+        if (!(entry & PTE_VALID))
+            return;
+        table = pte_frame(p, entry);
+    }
+    for (int level = last - 1; level >= 0 && p->machine->physical.pfn[table].share_count == 0; level--) {
+        write_entry(p, parents[level], indexes[level], 0);
+        free_table(p, table);
+        table = parents[level]; /* the root itself is never freed */
+    }
+}
+
 void pagetable_set(vas_process *p, uint64_t leaf, uint64_t va, uint64_t pte)
 {
     uint32_t index = pagetable_index(p, va, p->pt->levels - 1);
@@ -197,7 +218,8 @@ void pagetable_set(vas_process *p, uint64_t leaf, uint64_t va, uint64_t pte)
 
 /* ---- Ranges: protect and unmap ----------------------------------------------------------
  * Both walk only the tables that exist, level by level, so a range of terabytes with a few
- * touched pages costs a few tables, not a step per page. */
+ * touched pages costs a few tables, not a step per page. Each valid PTE they touch loses its TLB
+ * entry on the way; the caller moves the generation on (tlb_walked). */
 
 typedef struct range_op {
     vas_process *p;
@@ -258,6 +280,8 @@ static bool walk_range(range_op *op, uint64_t table, int level, uint64_t table_b
            or demand zero. */
         vas_machine *m = p->machine;
         physical_memory *pm = &m->physical;
+        if (entry & PTE_VALID)
+            tlb_forget(p, base); /* every verb changes or removes the translation */
         uint64_t frame = entry & (PTE_VALID | PTE_TRANSITION) ? pte_frame(p, entry) : 0;
         bool resident = frame && pm->pfn[frame].list == FRAME_ACTIVE;
         if (frame && pm->pfn[frame].is_prototype) {

@@ -130,7 +130,7 @@ static uint32_t reset_range(vas_process *p, uint64_t *base, uint64_t *size, bool
         return VAS_STATUS_CONFLICTING_ADDRESSES;
     if (!undo) {
         pagetable_reset(p, start, end);
-        tlb_invalidate(p, start, end); /* write tags assume a dirty PTE */
+        tlb_walked(p); /* write tags assume a dirty PTE: the walk dropped them */
     }
     *base = start;
     *size = end - start;
@@ -150,7 +150,7 @@ static uint32_t commit_range(vas_process *p, uint64_t *base, uint64_t *size, uin
     if (v->view) {
         if ((status = view_commit(p, v, first, count, protect)))
             return status;
-        tlb_invalidate(p, start, end);
+        tlb_walked(p);
         *base = start;
         *size = end - start;
         return VAS_STATUS_SUCCESS;
@@ -167,7 +167,7 @@ static uint32_t commit_range(vas_process *p, uint64_t *base, uint64_t *size, uin
     }
     if (new_pages != count) { /* some pages were committed already: they change protection */
         pagetable_protect(p, start, end, protect);
-        tlb_invalidate(p, start, end);
+        tlb_walked(p);
     }
     *base = start;
     *size = end - start;
@@ -276,7 +276,7 @@ static uint32_t release_range(vas_process *p, vad *v, uint64_t start, uint64_t e
     uint64_t committed = vad_count_committed(v, p->page_shift, pages_of(p, start - v->start),
                                              pages_of(p, end - start));
     pagetable_unmap(p, start, end);
-    tlb_invalidate(p, start, end);
+    tlb_walked(p);
     vad_remove(&p->vads, v);
     p->virtual_size -= v->end - v->start;
     vad *doomed = v;
@@ -333,7 +333,7 @@ uint32_t region_free(vas_process *p, uint64_t *base, uint64_t *size, uint32_t fr
         if (!vad_set_pages(v, p->page_shift, first, count, 0))
             return VAS_STATUS_NO_MEMORY;
         pagetable_unmap(p, start, end);
-        tlb_invalidate(p, start, end);
+        tlb_walked(p);
         commit_release(p, committed << p->page_shift);
         *size = length == 0 ? 0 : end - start; /* current Windows reports 0 for a whole decommit */
     }
@@ -351,7 +351,9 @@ static bool view_page_copied(vas_process *p, uint64_t va)
 {
     uint64_t leaf = pagetable_leaf(p, va, false);
     uint64_t pte = leaf ? pagetable_read(p, leaf, pagetable_index(p, va, p->pt->levels - 1)) : 0;
-    return pte && !((pte & PTE_VALID) && p->machine->physical.pfn[pte_frame(p, pte)].is_prototype);
+    if (pte == 0 || pte == PTE_PROTO_LOOKUP)
+        return false;
+    return !((pte & PTE_VALID) && p->machine->physical.pfn[pte_frame(p, pte)].is_prototype);
 }
 
 /* A page that has its private copy stays private: write-copy requests become their read-write
@@ -426,7 +428,7 @@ uint32_t region_protect(vas_process *p, uint64_t *base, uint64_t *size, uint32_t
             copied--;
         }
     }
-    tlb_invalidate(p, start, end);
+    tlb_walked(p);
     *old_protect = old;
     *base = start;
     *size = end - start;
@@ -500,7 +502,8 @@ uint32_t region_create_initial(vas_process *p)
 
 static void sum_charged(vad *v, void *context)
 {
-    *(uint64_t *)context += vad_charged_pages(v);
+    if (!v->view) /* a view gives its charge back itself */
+        *(uint64_t *)context += vad_charged_pages(v);
 }
 
 static void detach_view(vad *v, void *context)
@@ -511,9 +514,9 @@ static void detach_view(vad *v, void *context)
 
 void region_release_all(vas_process *p)
 {
-    vad_for_each(&p->vads, detach_view, p); /* views first: they give back their own charge */
     uint64_t pages = 0;
     vad_for_each(&p->vads, sum_charged, &pages);
+    vad_for_each(&p->vads, detach_view, p);
     commit_release(p, pages << p->page_shift);
     vad_destroy_all(&p->vads);
     p->virtual_size = 0;

@@ -168,7 +168,8 @@ static vas_section *new_handle(section_object *s, uint32_t rights)
     vas_section *h = malloc(sizeof *h);
     if (!h)
         return NULL;
-    *h = (vas_section){HANDLE_MAGIC, rights, s, NULL};
+    *h = (vas_section){HANDLE_MAGIC, rights, s, s->machine->handles};
+    s->machine->handles = h;
     s->handle_count++;
     return h;
 }
@@ -194,16 +195,15 @@ static bool write_back(section_object *s, uint64_t index, uint64_t frame)
 }
 
 /* Writes every modified page of a file section that no process maps (at the last view's unmap,
-   and when the section goes). Pages whose write fails stay modified for a later try. */
+   and when the section goes): they are on the modified list, which is short next to a large
+   section. Pages whose write fails stay modified for a later try. */
 static void write_back_parked(section_object *s)
 {
     physical_memory *pm = &s->machine->physical;
-    for (uint64_t i = 0; s->ops && i < s->page_count; i++) {
-        uint64_t proto = s->prototype[i];
-        if (!(proto & PTE_TRANSITION))
-            continue;
-        uint64_t frame = proto >> pm->page_shift;
-        if (pm->pfn[frame].list == FRAME_MODIFIED && write_back(s, i, frame))
+    for (uint64_t frame = pm->list_head[FRAME_MODIFIED], next; s->ops && frame; frame = next) {
+        next = pm->pfn[frame].next;
+        const pfn_entry *e = &pm->pfn[frame];
+        if (e->is_prototype && e->section == s && write_back(s, e->pte_address, frame))
             physical_move(pm, frame, FRAME_STANDBY);
     }
 }
@@ -309,20 +309,24 @@ static vas_section *create_section(vas_machine *m, const vas_backing_ops *ops, v
     section_object *s = calloc(1, sizeof *s);
     uint64_t *prototype = s ? calloc(pages, sizeof *prototype) : NULL;
     char *copy = name && s ? strdup(name) : NULL;
-    vas_section *h = s ? malloc(sizeof *h) : NULL;
-    if (!s || !prototype || (name && !copy) || !h) {
+    if (!s || !prototype || (name && !copy)) {
         free(s);
         free(prototype);
         free(copy);
-        free(h);
         m->commit_total -= commit_now ? pages * page_size : 0;
         return create_failed(m, VAS_STATUS_NO_MEMORY, ops, file);
     }
     *s = (section_object){.magic = SECTION_MAGIC, .machine = m, .name = copy, .protect = protect_base(protect),
                           .attributes = attributes, .size = size, .page_count = pages, .prototype = prototype,
                           .ops = ops, .file = file, .host_file = ops == &host_file_ops};
-    *h = (vas_section){HANDLE_MAGIC, rights_of_section(s->protect), s, NULL};
-    s->handle_count = 1;
+    vas_section *h = new_handle(s, rights_of_section(s->protect));
+    if (!h) {
+        free(prototype);
+        free(copy);
+        free(s);
+        m->commit_total -= commit_now ? pages * page_size : 0;
+        return create_failed(m, VAS_STATUS_NO_MEMORY, ops, file);
+    }
     uint64_t initial = ops ? PROTO_IN_FILE : commit_now ? pte_make_demand_zero(VAS_PAGE_READWRITE) : 0;
     for (uint64_t i = 0; initial && i < pages; i++)
         prototype[i] = initial;
@@ -413,8 +417,6 @@ int vas_close_section(vas_section *h)
     vas_machine *m = s->machine;
     h->magic = HANDLE_CLOSED; /* kept until the machine goes, so a second close is detected */
     h->object = NULL;
-    h->next = m->closed_handles;
-    m->closed_handles = h;
     if (--s->handle_count == 0) {
         free(s->name); /* the name goes with the last handle; the views stay */
         s->name = NULL;
@@ -450,11 +452,11 @@ void section_destroy_all(vas_machine *m)
         m->sections->view_count = 0; /* the processes, and so the views, are gone already */
         section_destroy(m->sections);
     }
-    for (vas_section *h = m->closed_handles, *next; h; h = next) {
+    for (vas_section *h = m->handles, *next; h; h = next) {
         next = h->next;
         free(h);
     }
-    m->closed_handles = NULL;
+    m->handles = NULL;
 }
 
 /* ---- Views ------------------------------------------------------------------------------------ */
@@ -491,11 +493,11 @@ uint64_t vas_map_view_of_file(vas_process *p, vas_section *h, uint32_t desired_a
         vas_set_last_error(VAS_ERROR_INVALID_HANDLE);
         return 0;
     }
-    section_object *s = h->object;
+    section_object *s = h->magic == HANDLE_MAGIC ? h->object : NULL; /* closed meanwhile? */
     uint32_t status = VAS_STATUS_SUCCESS;
     uint32_t protect = view_protect_of(desired_access);
     uint64_t length = 0, start = 0;
-    if (s->machine != p->machine)
+    if (!s || s->machine != p->machine)
         status = VAS_STATUS_INVALID_HANDLE;
     else if (!rights_allow(h->access, protect) || !access_within(protect, s->protect))
         status = VAS_STATUS_ACCESS_DENIED;
@@ -560,7 +562,7 @@ void view_detach(vas_process *p, vad *v)
     section_view *view = v->view;
     section_object *s = view->section;
     pagetable_unmap(p, v->start, v->end);
-    tlb_invalidate(p, v->start, v->end);
+    tlb_walked(p);
     if (view->cow_charged)
         commit_release(p, v->end - v->start);
     if (view->prev)
@@ -600,7 +602,8 @@ int vas_unmap_view_of_file(vas_process *p, uint64_t base)
    bit and its TLB write permission, so the next write through any view marks it modified. */
 static void clean_mappings(section_object *s, uint64_t index, uint64_t frame)
 {
-    for (section_view *view = s->views; view; view = view->next) {
+    uint32_t mappings = s->machine->physical.pfn[frame].share_count; /* stop once all are found */
+    for (section_view *view = s->views; view && mappings; view = view->next) {
         vas_process *q = view->process;
         uint64_t pages = (view->vad->end - view->vad->start) >> q->page_shift;
         if (index < view->first_page || index >= view->first_page + pages)
@@ -611,6 +614,7 @@ static void clean_mappings(section_object *s, uint64_t index, uint64_t frame)
         if ((pte & PTE_VALID) && pte_frame(q, pte) == frame) {
             pagetable_set(q, leaf, va, pte & ~PTE_DIRTY);
             tlb_invalidate(q, va, va + q->page_size);
+            mappings--;
         }
     }
 }

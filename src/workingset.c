@@ -205,8 +205,8 @@ static void evict(vas_process *p, uint32_t index)
     if ((pte & PTE_VALID) && (pte & PTE_DIRTY) && !pm->pfn[frame].modified)
         ws_forget_copy(p->machine, frame); /* written since its last save: the copy is stale */
     ws_remove(p, page, frame);
-    if (pm->pfn[frame].is_prototype) { /* a section's page: the PTE goes back to the prototype */
-        pagetable_set(p, leaf, page, 0);
+    if (pm->pfn[frame].is_prototype) { /* a section's page: the PTE points at the prototype */
+        pagetable_set(p, leaf, page, PTE_PROTO_LOOKUP);
         shared_frame_unmapped(p->machine, frame);
     } else {
         pagetable_set(p, leaf, page, (frame << p->page_shift) | PTE_TRANSITION);
