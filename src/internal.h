@@ -136,7 +136,7 @@ typedef struct pfn_entry {
                                          holds a clean copy, or (file sections) "in the file" */
     union {
         struct vas_process *owner;    /* whose PTE that is (private data pages) */
-        struct section_object *section; /* whose prototype PTE that is (is_prototype) */
+        struct control_area *control; /* whose prototype PTE that is (is_prototype) */
     };
     uint32_t share_count;             /* valid PTEs mapping it; for a table page, entries in use */
     uint32_t ws_index;                /* the owner's working-set entry (active private pages) */
@@ -385,6 +385,7 @@ struct vas_machine {
                                          number trimming and writing aim for */
     uint64_t trims, trimmed_pages;    /* trim passes, and pages they took out of working sets */
     struct section_object *sections;  /* live sections, named or not (section.c) */
+    struct control_area *controls;    /* their control areas */
     struct vas_section *handles;      /* every section handle, closed ones too (so that misuse
                                          is detected), freed with the machine */
 };
@@ -499,6 +500,27 @@ static inline void tlb_walked(vas_process *p) { p->generation++; }
    (the frame is mapped by `share_count` process PTEs). */
 #define PROTO_IN_FILE PTE_PROTOTYPE
 
+/* NT's control area and segment: the pages of one file (or of one paging-file section), shared
+   by every section object over that file, so that all their views are coherent. */
+typedef struct control_area {
+    vas_machine *machine;
+    struct control_area *next, *prev; /* the machine's control areas */
+    uint64_t *prototype;              /* page_count prototype PTEs */
+    uint64_t page_count;
+    uint64_t size;                    /* bytes the pages cover: the file's, or whole pages */
+    uint64_t committed_pages;         /* paging-file sections: pages charged to the system's commit */
+    uint64_t resident_pages;          /* valid prototype PTEs (active frames) */
+    const vas_backing_ops *ops;       /* the file; NULL for a paging-file section */
+    void *file;
+    bool host_file;                   /* ops is host_file_ops: its size can be asked for */
+    bool writable;                    /* the file was opened for writing */
+    uint64_t device, inode;           /* a host file's identity */
+    uint32_t section_count;           /* section objects using it */
+    uint32_t view_count;
+    struct section_view *views;       /* every view of every section over it, in any process */
+} control_area;
+
+/* A section object: what handles name. */
 typedef struct section_object {
     uint32_t magic;
     vas_machine *machine;
@@ -507,15 +529,8 @@ typedef struct section_object {
     uint32_t protect;                 /* the section's PAGE_* value */
     uint32_t attributes;              /* SEC_COMMIT or SEC_RESERVE, SEC_FILE, cache flags */
     uint64_t size;                    /* bytes: exact for a file, whole pages otherwise */
-    uint64_t page_count;
-    uint64_t *prototype;              /* page_count prototype PTEs */
-    uint64_t committed_pages;         /* pagefile-backed: pages charged to the system's commit */
-    uint64_t resident_pages;          /* valid prototype PTEs (active frames) */
-    const vas_backing_ops *ops;       /* the file, for file-backed sections; NULL otherwise */
-    void *file;
-    bool host_file;                   /* ops is host_file_ops: its size can be asked for */
+    control_area *control;
     uint32_t handle_count, view_count;
-    struct section_view *views;       /* every view, in any process */
 } section_object;
 
 struct vas_section {                  /* a handle */
@@ -531,7 +546,7 @@ typedef struct section_view {
     vad *vad;
     uint64_t first_page;              /* the section page at the view's start */
     bool cow_charged;                 /* the whole view is charged for copy-on-write copies */
-    struct section_view *next, *prev; /* the section's views */
+    struct section_view *next, *prev; /* the control area's views */
 } section_view;
 
 static inline bool protect_is_write_copy(uint32_t protect)

@@ -165,7 +165,7 @@ uint64_t physical_take(physical_memory *pm, frame_use use)
         /* Repurposing: the old owner's PTE (a section's prototype PTE for a section page) goes
            back to what it was before the frame came. */
         if (e->is_prototype)
-            e->section->prototype[e->pte_address] = e->original_pte;
+            e->control->prototype[e->pte_address] = e->original_pte;
         else
             physical_write_pte(pm, e->pte_address, e->original_pte);
         pm->repurposed++;
@@ -249,7 +249,7 @@ int physical_check(const physical_memory *pm, bool full)
                 errors++;
             }
             if (parked) {
-                uint64_t pte = e->is_prototype ? e->section->prototype[e->pte_address]
+                uint64_t pte = e->is_prototype ? e->control->prototype[e->pte_address]
                                                : physical_read_pte(pm, e->pte_address);
                 if ((pte & PTE_VALID) || !(pte & PTE_TRANSITION) || (pte >> pm->page_shift) % (1ull << 40) != pfn) {
                     fprintf(stderr, "vas: invariant 3 failed: frame %#llx is parked but its PTE is %#llx\n",

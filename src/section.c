@@ -3,11 +3,15 @@
  * copy-on-write views (CreateFileMapping, OpenFileMapping, MapViewOfFile, UnmapViewOfFile,
  * FlushViewOfFile).
  *
- * Data structure. A section (NT's control area and segment in one) holds one prototype PTE per
- * page, in host memory. Every view of the section, in any process, is a MEM_MAPPED allocation
- * whose section_view links it to the section; a page of the view whose process PTE is 0 is
- * "look at the prototype", so that the first touch through any view brings the section page in
- * once and every later touch, through any view, maps the same frame:
+ * Data structure. A section object is what handles name: a size, a protection, attributes, an
+ * optional name. Its pages live in a control area (NT's control area and segment in one): one
+ * per file, shared by every section over that file (host files are told apart by device and
+ * inode) so that all their views are coherent, and one per paging-file section. A control area
+ * holds one prototype PTE per page, in host memory, and the list of every view of its pages.
+ * Every view, in any process, is a MEM_MAPPED allocation whose section_view links it to its
+ * section; a page of the view whose process PTE is 0 (never touched) or PTE_PROTO_LOOKUP (left
+ * this working set) is "look at the prototype", so that the first touch through any view
+ * brings the page in once and every later touch, through any view, maps the same frame:
  *
  *   prototype PTE         meaning
  *   0                     a SEC_RESERVE page not committed yet
@@ -17,12 +21,12 @@
  *   transition            the frame is on standby or modified: mapped by no process
  *   valid                 the frame is mapped by share_count process PTEs (valid ones only)
  *
- * A section frame's PFN entry names the section and the page (is_prototype). When its last
+ * A section frame's PFN entry names the control area and the page (is_prototype). When its last
  * process PTE goes (trimmed, unmapped, protected anew) the prototype becomes a transition PTE
- * and the frame goes to standby, or to modified if it was written; the process PTEs go back to
- * 0, never to a transition of their own, as in NT. A modified file page is written to its file
- * (never to a paging file) by the modified page writer, by FlushViewOfFile, when the last view
- * goes and when the section goes; a clean one is simply dropped when its frame is reused.
+ * and the frame goes to standby, or to modified if it was written; process PTEs never become
+ * transition PTEs of their own, as in NT. A modified file page is written to its file (never
+ * to a paging file) by the modified page writer, by FlushViewOfFile, when the file's last view
+ * goes and when its last section goes; a clean one is simply dropped when its frame is reused.
  *
  * Copy-on-write: a view page with PAGE_WRITECOPY (or PAGE_EXECUTE_WRITECOPY) maps the section's
  * frame read-only; the first write gives the process a private frame with a copy, and the page
@@ -35,11 +39,12 @@
  * SEC_RESERVE), not any process; a file section charges nothing: its file backs it.
  *
  * Invariants (checked by section_check_all):
- *   1. resident_pages is the number of valid prototype PTEs; each names an active frame whose
- *      PFN entry points back at the section and the page, with share_count >= 1; a transition
- *      prototype names a frame on standby or modified that points back likewise.
+ *   1. A control area's resident_pages is the number of its valid prototype PTEs; each names an
+ *      active frame whose PFN entry points back at the control area and the page, with
+ *      share_count >= 1; a transition prototype names a parked frame that points back likewise.
  *   2. committed_pages (paging-file sections) is the number of nonzero prototype PTEs.
- *   3. view_count is the length of the views list; a section with no handle and no view is gone.
+ *   3. View counts match the views listed; a section with no handle and no view is gone, and so
+ *      is a control area with no section.
  */
 #include "internal.h"
 
@@ -176,46 +181,84 @@ static vas_section *new_handle(section_object *s, uint32_t rights)
 
 /* The file's size now: a host file may shrink under the section; a caller's store says so by
    failing the read. */
-static uint64_t file_size(const section_object *s)
+static uint64_t file_size(const control_area *c)
 {
-    return s->host_file ? host_file_size(s->file) : UINT64_MAX;
+    return c->host_file ? host_file_size(c->file) : UINT64_MAX;
 }
 
 /* Writes a modified file page back; false when the file refused it. */
-static bool write_back(section_object *s, uint64_t index, uint64_t frame)
+static bool write_back(control_area *c, uint64_t index, uint64_t frame)
 {
-    physical_memory *pm = &s->machine->physical;
-    uint64_t offset = index << pm->page_shift, length = s->size - offset;
+    physical_memory *pm = &c->machine->physical;
+    uint64_t offset = index << pm->page_shift, length = c->size - offset;
     if (length > pm->page_size)
         length = pm->page_size; /* the last page: only the bytes the file holds */
-    if (s->ops->write(s->file, offset, physical_bytes(pm, frame), (size_t)length) != 0)
+    if (c->ops->write(c->file, offset, physical_bytes(pm, frame), (size_t)length) != 0)
         return false;
     pm->pfn[frame].modified = 0;
     return true;
 }
 
-/* Writes every modified page of a file section that no process maps (at the last view's unmap,
-   and when the section goes): they are on the modified list, which is short next to a large
-   section. Pages whose write fails stay modified for a later try. */
-static void write_back_parked(section_object *s)
+/* Writes every modified page of a file that no process maps (at the last view's unmap, and when
+   the control area goes): they are on the modified list, which is short next to a large file.
+   Pages whose write fails stay modified for a later try. */
+static void write_back_parked(control_area *c)
 {
-    physical_memory *pm = &s->machine->physical;
-    for (uint64_t frame = pm->list_head[FRAME_MODIFIED], next; s->ops && frame; frame = next) {
+    physical_memory *pm = &c->machine->physical;
+    for (uint64_t frame = pm->list_head[FRAME_MODIFIED], next; c->ops && frame; frame = next) {
         next = pm->pfn[frame].next;
         const pfn_entry *e = &pm->pfn[frame];
-        if (e->is_prototype && e->section == s && write_back(s, e->pte_address, frame))
+        if (e->is_prototype && e->control == c && write_back(c, e->pte_address, frame))
             physical_move(pm, frame, FRAME_STANDBY);
     }
 }
 
-/* The section goes: its frames, its paging-file slots, its commit, its file. No view is left. */
-static void section_destroy(section_object *s)
+/* A new control area of `pages` prototype PTEs set to `initial`, on the machine's list; NULL
+   when the host is out of memory. */
+static control_area *control_new(vas_machine *m, uint64_t pages, uint64_t initial)
 {
-    vas_machine *m = s->machine;
+    control_area *c = calloc(1, sizeof *c);
+    uint64_t *prototype = c ? calloc(pages, sizeof *prototype) : NULL;
+    if (!prototype) {
+        free(c);
+        return NULL;
+    }
+    for (uint64_t i = 0; initial && i < pages; i++)
+        prototype[i] = initial;
+    *c = (control_area){.machine = m, .next = m->controls, .prototype = prototype, .page_count = pages};
+    if (m->controls)
+        m->controls->prev = c;
+    m->controls = c;
+    return c;
+}
+
+/* Covers a file grown to `size` bytes: the new pages are in the file. */
+static bool control_grow(control_area *c, uint64_t size)
+{
+    uint32_t page_size = c->machine->physical.page_size;
+    uint64_t pages = align_up(size, page_size) / page_size;
+    if (pages > c->page_count) {
+        uint64_t *grown = realloc(c->prototype, pages * sizeof *grown);
+        if (!grown)
+            return false;
+        for (uint64_t i = c->page_count; i < pages; i++)
+            grown[i] = PROTO_IN_FILE;
+        c->prototype = grown; /* frames name their page by index, so moving the array is safe */
+        c->page_count = pages;
+    }
+    if (size > c->size)
+        c->size = size;
+    return true;
+}
+
+/* The last section over it went: its frames, its paging-file slots, its commit, its file. */
+static void control_destroy(control_area *c)
+{
+    vas_machine *m = c->machine;
     physical_memory *pm = &m->physical;
-    write_back_parked(s);
-    for (uint64_t i = 0; i < s->page_count; i++) {
-        uint64_t proto = s->prototype[i];
+    write_back_parked(c);
+    for (uint64_t i = 0; i < c->page_count; i++) {
+        uint64_t proto = c->prototype[i];
         uint32_t file;
         uint64_t slot;
         if (proto & PTE_TRANSITION) {
@@ -226,16 +269,31 @@ static void section_destroy(section_object *s)
             pagefile_free(m, file, slot);
         }
     }
-    m->commit_total -= s->committed_pages << pm->page_shift;
-    if (s->ops && s->ops->close)
-        s->ops->close(s->file);
+    m->commit_total -= c->committed_pages << pm->page_shift;
+    if (c->ops && c->ops->close)
+        c->ops->close(c->file);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        m->controls = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    free(c->prototype);
+    free(c);
+}
+
+/* The section goes (no handle, no view); its control area with the last section over it. */
+static void section_destroy(section_object *s)
+{
+    vas_machine *m = s->machine;
     if (s->prev)
         s->prev->next = s->next;
     else
         m->sections = s->next;
     if (s->next)
         s->next->prev = s->prev;
-    free(s->prototype);
+    if (--s->control->section_count == 0)
+        control_destroy(s->control);
     free(s->name);
     s->magic = 0;
     free(s);
@@ -257,10 +315,54 @@ static vas_section *create_failed(vas_machine *m, uint32_t status, const vas_bac
     return NULL;
 }
 
+/* Who a file is: host files are told apart by device and inode, so that every section over one
+   file shares one control area; a caller's store is a file of its own. */
+typedef struct file_identity {
+    bool known;
+    bool writable;                    /* opened for writing */
+    uint64_t device, inode;
+} file_identity;
+
+/* The control area for a section of `size` bytes over ops/file (NULL: the paging file). Takes
+   the file: when a control area for it exists, the file's handle goes (or replaces the control
+   area's, if that one cannot write and this one can). NULL when the host is out of memory. */
+static control_area *control_for(vas_machine *m, const vas_backing_ops *ops, void **file, const file_identity *id,
+                                 uint64_t size, uint64_t initial)
+{
+    for (control_area *c = m->controls; id->known && c; c = c->next) {
+        if (!c->host_file || c->device != id->device || c->inode != id->inode)
+            continue;
+        if (!control_grow(c, size))
+            return NULL;
+        if (id->writable && !c->writable) { /* write-backs need the writable handle */
+            c->ops->close(c->file);
+            c->file = *file;
+            c->writable = true;
+        } else {
+            ops->close(*file);
+        }
+        *file = NULL;
+        return c;
+    }
+    uint32_t page_size = m->physical.page_size;
+    control_area *c = control_new(m, align_up(size, page_size) / page_size, initial);
+    if (!c)
+        return NULL;
+    c->size = size;
+    c->ops = ops;
+    c->file = *file;
+    c->host_file = ops == &host_file_ops;
+    c->writable = id->writable;
+    c->device = id->device;
+    c->inode = id->inode;
+    *file = NULL;
+    return c;
+}
+
 /* Both forms of CreateFileMapping. file NULL with ops NULL: a paging-file section. The machine
    lock is taken here; ops and file belong to the section from here on (closed on failure). */
 static vas_section *create_section(vas_machine *m, const vas_backing_ops *ops, void *file, uint64_t current,
-                                   uint32_t protect, uint64_t maximum_size, const char *name)
+                                   const file_identity *id, uint32_t protect, uint64_t maximum_size, const char *name)
 {
     uint32_t attributes = 0;
     uint32_t status = check_create_protect(protect, ops != NULL, &attributes);
@@ -307,31 +409,26 @@ static vas_section *create_section(vas_machine *m, const vas_backing_ops *ops, v
     if (commit_now && machine_commit(m, pages * page_size))
         return create_failed(m, VAS_STATUS_COMMITMENT_LIMIT, ops, file);
     section_object *s = calloc(1, sizeof *s);
-    uint64_t *prototype = s ? calloc(pages, sizeof *prototype) : NULL;
     char *copy = name && s ? strdup(name) : NULL;
-    if (!s || !prototype || (name && !copy)) {
-        free(s);
-        free(prototype);
-        free(copy);
-        m->commit_total -= commit_now ? pages * page_size : 0;
-        return create_failed(m, VAS_STATUS_NO_MEMORY, ops, file);
-    }
-    *s = (section_object){.magic = SECTION_MAGIC, .machine = m, .name = copy, .protect = protect_base(protect),
-                          .attributes = attributes, .size = size, .page_count = pages, .prototype = prototype,
-                          .ops = ops, .file = file, .host_file = ops == &host_file_ops};
-    vas_section *h = new_handle(s, rights_of_section(s->protect));
-    if (!h) {
-        free(prototype);
-        free(copy);
-        free(s);
-        m->commit_total -= commit_now ? pages * page_size : 0;
-        return create_failed(m, VAS_STATUS_NO_MEMORY, ops, file);
-    }
     uint64_t initial = ops ? PROTO_IN_FILE : commit_now ? pte_make_demand_zero(VAS_PAGE_READWRITE) : 0;
-    for (uint64_t i = 0; initial && i < pages; i++)
-        prototype[i] = initial;
-    s->committed_pages = commit_now ? pages : 0;
-    s->next = m->sections;
+    control_area *c = s && (copy || !name) ? control_for(m, ops, &file, id, size, initial) : NULL;
+    vas_section *h = NULL;
+    if (c) {
+        *s = (section_object){.magic = SECTION_MAGIC, .machine = m, .next = m->sections, .name = copy,
+                              .protect = protect_base(protect), .attributes = attributes, .size = size, .control = c};
+        h = new_handle(s, rights_of_section(s->protect));
+    }
+    if (!h) {
+        free(s);
+        free(copy);
+        if (c && c->section_count == 0)
+            control_destroy(c); /* a new one (it closes the file it took) */
+        m->commit_total -= commit_now ? pages * page_size : 0;
+        return create_failed(m, VAS_STATUS_NO_MEMORY, ops, file);
+    }
+    c->section_count++;
+    if (commit_now)
+        c->committed_pages = pages;
     if (m->sections)
         m->sections->prev = s;
     m->sections = s;
@@ -348,7 +445,7 @@ vas_section *vas_create_file_mapping(vas_machine *m, const char *file_path, uint
     if (!machine_ok(m))
         return create_failed(NULL, VAS_STATUS_INVALID_HANDLE, NULL, NULL);
     if (!file_path)
-        return create_section(m, NULL, NULL, 0, protect, maximum_size, name);
+        return create_section(m, NULL, NULL, 0, &(file_identity){0}, protect, maximum_size, name);
     uint32_t attributes;
     uint32_t status = check_create_protect(protect, true, &attributes);
     if (status)
@@ -368,7 +465,8 @@ vas_section *vas_create_file_mapping(vas_machine *m, const char *file_path, uint
     void *file = host_file_wrap(fd);
     if (!file)
         return create_failed(NULL, VAS_STATUS_NO_MEMORY, NULL, NULL);
-    return create_section(m, &host_file_ops, file, (uint64_t)st.st_size, protect, maximum_size, name);
+    file_identity id = {true, (access_of(protect) & ACCESS_W) != 0, (uint64_t)st.st_dev, (uint64_t)st.st_ino};
+    return create_section(m, &host_file_ops, file, (uint64_t)st.st_size, &id, protect, maximum_size, name);
 }
 
 vas_section *vas_create_file_mapping_ops(vas_machine *m, const vas_backing_ops *ops, void *file, uint64_t file_size,
@@ -378,7 +476,7 @@ vas_section *vas_create_file_mapping_ops(vas_machine *m, const vas_backing_ops *
         return create_failed(NULL, VAS_STATUS_INVALID_HANDLE, ops, file);
     if (!ops || !ops->read || !ops->write)
         return create_failed(NULL, VAS_STATUS_INVALID_PARAMETER, ops, file);
-    return create_section(m, ops, file, file_size, protect, maximum_size, name);
+    return create_section(m, ops, file, file_size, &(file_identity){0}, protect, maximum_size, name);
 }
 
 vas_section *vas_open_file_mapping(vas_machine *m, uint32_t desired_access, const char *name)
@@ -465,13 +563,13 @@ static uint64_t proto_index(const vad *v, uint64_t index) { return v->view->firs
 
 bool view_page_committed(const vad *v, uint64_t index)
 {
-    return v->view->section->prototype[proto_index(v, index)] != 0;
+    return v->view->section->control->prototype[proto_index(v, index)] != 0;
 }
 
 uint64_t view_count_committed(const vad *v, uint64_t first, uint64_t count)
 {
     const section_object *s = v->view->section;
-    if (s->ops || (s->attributes & VAS_SEC_COMMIT))
+    if (s->control->ops || (s->attributes & VAS_SEC_COMMIT))
         return count; /* every page of a file or SEC_COMMIT section is committed */
     uint64_t committed = 0;
     for (uint64_t i = first; i < first + count; i++)
@@ -543,10 +641,12 @@ uint64_t vas_map_view_of_file(vas_process *p, vas_section *h, uint32_t desired_a
     }
     v->runs[0].protect = v->allocation_protect;
     v->committed_pages = length >> p->page_shift;
-    *view = (section_view){s, p, v, offset >> p->page_shift, copies, s->views, NULL};
-    if (s->views)
-        s->views->prev = view;
-    s->views = view;
+    control_area *c = s->control;
+    *view = (section_view){s, p, v, offset >> p->page_shift, copies, c->views, NULL};
+    if (c->views)
+        c->views->prev = view;
+    c->views = view;
+    c->view_count++;
     s->view_count++;
     v->view = view;
     vad_insert(&p->vads, v);
@@ -561,6 +661,7 @@ void view_detach(vas_process *p, vad *v)
 {
     section_view *view = v->view;
     section_object *s = view->section;
+    control_area *c = s->control;
     pagetable_unmap(p, v->start, v->end);
     tlb_walked(p);
     if (view->cow_charged)
@@ -568,13 +669,14 @@ void view_detach(vas_process *p, vad *v)
     if (view->prev)
         view->prev->next = view->next;
     else
-        s->views = view->next;
+        c->views = view->next;
     if (view->next)
         view->next->prev = view->prev;
     free(view);
     v->view = NULL;
-    if (--s->view_count == 0)
-        write_back_parked(s); /* the last view: modified file pages go to the file */
+    if (--c->view_count == 0)
+        write_back_parked(c); /* the file's last view: its modified pages go to the file */
+    s->view_count--;
     section_release_if_unused(s);
 }
 
@@ -600,10 +702,10 @@ int vas_unmap_view_of_file(vas_process *p, uint64_t base)
 
 /* After a page was written to its file: every process PTE mapping the frame loses its Dirty
    bit and its TLB write permission, so the next write through any view marks it modified. */
-static void clean_mappings(section_object *s, uint64_t index, uint64_t frame)
+static void clean_mappings(control_area *c, uint64_t index, uint64_t frame)
 {
-    uint32_t mappings = s->machine->physical.pfn[frame].share_count; /* stop once all are found */
-    for (section_view *view = s->views; view && mappings; view = view->next) {
+    uint32_t mappings = c->machine->physical.pfn[frame].share_count; /* stop once all are found */
+    for (section_view *view = c->views; view && mappings; view = view->next) {
         vas_process *q = view->process;
         uint64_t pages = (view->vad->end - view->vad->start) >> q->page_shift;
         if (index < view->first_page || index >= view->first_page + pages)
@@ -634,23 +736,23 @@ int vas_flush_view_of_file(vas_process *p, uint64_t base, uint64_t size)
         status = VAS_STATUS_INVALID_PARAMETER; /* past the view's end */
     else
         end = size ? align_up(base + size, p->page_size) : v->end;
-    section_object *s = v && v->view ? v->view->section : NULL;
+    control_area *c = v && v->view ? v->view->section->control : NULL;
     physical_memory *pm = &p->machine->physical;
-    for (uint64_t va = start; !status && s->ops && va < end; va += p->page_size) {
-        uint64_t index = proto_index(v, (va - v->start) >> p->page_shift), proto = s->prototype[index];
+    for (uint64_t va = start; !status && c->ops && va < end; va += p->page_size) {
+        uint64_t index = proto_index(v, (va - v->start) >> p->page_shift), proto = c->prototype[index];
         if (!(proto & (PTE_VALID | PTE_TRANSITION)))
             continue;
         uint64_t frame = proto >> pm->page_shift;
         if (!pm->pfn[frame].modified)
             continue;
-        if (!write_back(s, index, frame)) {
+        if (!write_back(c, index, frame)) {
             status = VAS_STATUS_IN_PAGE_ERROR; /* the file refused the write: the page stays modified */
             break;
         }
         if (pm->pfn[frame].list == FRAME_MODIFIED)
             physical_move(pm, frame, FRAME_STANDBY);
         else
-            clean_mappings(s, index, frame);
+            clean_mappings(c, index, frame);
     }
     process_leave(p, !status);
     if (status) {
@@ -670,8 +772,8 @@ uint32_t view_check_protect(vas_process *p, vad *v, uint32_t protect)
 
 uint32_t view_commit(vas_process *p, vad *v, uint64_t first, uint64_t count, uint32_t protect)
 {
-    section_object *s = v->view->section;
-    if (s->ops)
+    control_area *c = v->view->section->control;
+    if (c->ops)
         return VAS_STATUS_ACCESS_DENIED; /* a file's pages are committed by the file */
     uint32_t status = view_check_protect(p, v, protect);
     if (status)
@@ -685,8 +787,8 @@ uint32_t view_commit(vas_process *p, vad *v, uint64_t first, uint64_t count, uin
     /* The section's pages are committed for every view; this view takes the protection. */
     for (uint64_t i = first; i < first + count; i++)
         if (!view_page_committed(v, i))
-            s->prototype[proto_index(v, i)] = pte_make_demand_zero(VAS_PAGE_READWRITE);
-    s->committed_pages += new_pages;
+            c->prototype[proto_index(v, i)] = pte_make_demand_zero(VAS_PAGE_READWRITE);
+    c->committed_pages += new_pages;
     vad_set_pages(v, p->page_shift, first, count, protect);
     pagetable_protect(p, v->start + (first << p->page_shift), v->start + ((first + count) << p->page_shift), protect);
     return VAS_STATUS_SUCCESS;
@@ -696,17 +798,17 @@ uint32_t view_commit(vas_process *p, vad *v, uint64_t first, uint64_t count, uin
 
 /* Reads a file page into frame; false when the file no longer holds it (it shrank) or the read
    failed: the caller raises STATUS_IN_PAGE_ERROR. Bytes past the section's end read as zero. */
-static bool read_file_page(section_object *s, uint64_t index, uint64_t frame)
+static bool read_file_page(control_area *c, uint64_t index, uint64_t frame)
 {
-    physical_memory *pm = &s->machine->physical;
-    uint64_t offset = index << pm->page_shift, length = s->size - offset;
+    physical_memory *pm = &c->machine->physical;
+    uint64_t offset = index << pm->page_shift, length = c->size - offset;
     if (length > pm->page_size)
         length = pm->page_size;
-    uint64_t current = file_size(s);
+    uint64_t current = file_size(c);
     if (current != UINT64_MAX && current < offset + length)
         return false;
     uint8_t *bytes = physical_bytes(pm, frame);
-    if (s->ops->read(s->file, offset, bytes, (size_t)length) != 0)
+    if (c->ops->read(c->file, offset, bytes, (size_t)length) != 0)
         return false;
     memset(bytes + length, 0, pm->page_size - length);
     return true;
@@ -716,8 +818,8 @@ uint64_t view_page_in(vas_process *p, vad *v, uint64_t page, uint32_t protect, u
 {
     vas_machine *m = p->machine;
     physical_memory *pm = &m->physical;
-    section_object *s = v->view->section;
-    uint64_t index = proto_index(v, (page - v->start) >> p->page_shift), proto = s->prototype[index], frame;
+    control_area *c = v->view->section->control;
+    uint64_t index = proto_index(v, (page - v->start) >> p->page_shift), proto = c->prototype[index], frame;
     uint32_t file;
     uint64_t slot;
     if (proto & PTE_VALID) { /* mapped through another view already */
@@ -726,8 +828,8 @@ uint64_t view_page_in(vas_process *p, vad *v, uint64_t page, uint32_t protect, u
     } else if (proto & PTE_TRANSITION) { /* on standby or modified */
         frame = proto >> pm->page_shift;
         physical_unpark(pm, frame);
-        s->prototype[index] = frame << pm->page_shift | PTE_VALID;
-        s->resident_pages++;
+        c->prototype[index] = frame << pm->page_shift | PTE_VALID;
+        c->resident_pages++;
         p->soft_faults++;
     } else {
         bool in_file = proto == PROTO_IN_FILE, in_pagefile = pagefile_pte_decode(m, proto, &file, &slot);
@@ -736,7 +838,7 @@ uint64_t view_page_in(vas_process *p, vad *v, uint64_t page, uint32_t protect, u
             *status = VAS_STATUS_NO_MEMORY;
             return 0;
         }
-        bool read = in_file ? read_file_page(s, index, frame)
+        bool read = in_file ? read_file_page(c, index, frame)
                   : in_pagefile ? pagefile_read(m, file, slot, physical_bytes(pm, frame)) : true;
         if (!read) { /* the page stays where it was; a later touch may succeed */
             physical_release(pm, frame);
@@ -750,11 +852,11 @@ uint64_t view_page_in(vas_process *p, vad *v, uint64_t page, uint32_t protect, u
             p->demand_zero_faults++;
         pfn_entry *e = &pm->pfn[frame];
         e->is_prototype = 1;
-        e->section = s;
+        e->control = c;
         e->pte_address = index;
         e->original_pte = proto; /* the file, the paging-file slot, or demand zero */
-        s->prototype[index] = frame << pm->page_shift | PTE_VALID;
-        s->resident_pages++;
+        c->prototype[index] = frame << pm->page_shift | PTE_VALID;
+        c->resident_pages++;
     }
     pm->pfn[frame].share_count++;
     if (!ws_insert(p, page, frame)) {
@@ -802,15 +904,15 @@ void shared_frame_unmapped(vas_machine *m, uint64_t frame)
     pfn_entry *e = &pm->pfn[frame];
     if (--e->share_count)
         return;
-    e->section->prototype[e->pte_address] = frame << pm->page_shift | PTE_TRANSITION;
-    e->section->resident_pages--;
+    e->control->prototype[e->pte_address] = frame << pm->page_shift | PTE_TRANSITION;
+    e->control->resident_pages--;
     physical_park(pm, frame);
 }
 
 bool section_write_frame(vas_machine *m, uint64_t frame)
 {
     pfn_entry *e = &m->physical.pfn[frame];
-    return write_back(e->section, e->pte_address, frame);
+    return write_back(e->control, e->pte_address, frame);
 }
 
 /* ---- Invariant checking ------------------------------------------------------------------------ */
@@ -820,21 +922,31 @@ int section_check_all(vas_machine *m, bool full, uint64_t *commit_pages, uint64_
     const physical_memory *pm = &m->physical;
     int errors = 0;
     for (section_object *s = m->sections; s; s = s->next) {
-        *commit_pages += s->committed_pages;
-        *resident += s->resident_pages;
         uint32_t views = 0;
-        for (section_view *view = s->views; view; view = view->next)
+        for (section_view *view = s->control->views; view; view = view->next)
             views += view->section == s && view->vad->view == view;
         if (s->magic != SECTION_MAGIC || views != s->view_count || (!s->handle_count && !s->view_count)) {
             fprintf(stderr, "vas: section invariant 3 failed: %u views listed, %u counted, %u handles\n", views,
                     s->view_count, s->handle_count);
             errors++;
         }
+    }
+    for (control_area *c = m->controls; c; c = c->next) {
+        *commit_pages += c->committed_pages;
+        *resident += c->resident_pages;
+        uint32_t views = 0;
+        for (section_view *view = c->views; view; view = view->next)
+            views++;
+        if (views != c->view_count || c->section_count == 0) {
+            fprintf(stderr, "vas: section invariant 3 failed: a control area with %u views (count %u), %u sections\n",
+                    views, c->view_count, c->section_count);
+            errors++;
+        }
         if (!full)
             continue;
         uint64_t valid = 0, committed = 0;
-        for (uint64_t i = 0; i < s->page_count; i++) {
-            uint64_t proto = s->prototype[i];
+        for (uint64_t i = 0; i < c->page_count; i++) {
+            uint64_t proto = c->prototype[i];
             committed += proto != 0;
             if (!(proto & (PTE_VALID | PTE_TRANSITION)))
                 continue;
@@ -843,17 +955,17 @@ int section_check_all(vas_machine *m, bool full, uint64_t *commit_pages, uint64_
             bool active = e->list == FRAME_ACTIVE && e->share_count >= 1;
             bool parked = e->list == FRAME_STANDBY || e->list == FRAME_MODIFIED;
             valid += (proto & PTE_VALID) != 0;
-            if (frame >= pm->frame_count || !e->is_prototype || e->section != s || e->pte_address != i ||
+            if (frame >= pm->frame_count || !e->is_prototype || e->control != c || e->pte_address != i ||
                 ((proto & PTE_VALID) ? !active : !parked)) {
                 fprintf(stderr, "vas: section invariant 1 failed: page %llu, prototype %#llx\n",
                         (unsigned long long)i, (unsigned long long)proto);
                 errors++;
             }
         }
-        if (valid != s->resident_pages || (!s->ops && committed != s->committed_pages)) {
+        if (valid != c->resident_pages || (!c->ops && committed != c->committed_pages)) {
             fprintf(stderr, "vas: section invariant 1/2 failed: %llu valid (count %llu), %llu committed (count %llu)\n",
-                    (unsigned long long)valid, (unsigned long long)s->resident_pages,
-                    (unsigned long long)committed, (unsigned long long)s->committed_pages);
+                    (unsigned long long)valid, (unsigned long long)c->resident_pages,
+                    (unsigned long long)committed, (unsigned long long)c->committed_pages);
             errors++;
         }
     }
