@@ -60,14 +60,11 @@ static vas_process *start_process(vas_machine **machine, const vas_machine_confi
     return process;
 }
 
-static void forget_views(void);
-
 /* Runs the invariant checker over the machine, then destroys it. */
 static void finish_machine(vas_machine *machine)
 {
     expect(vas_check(machine) == 0, "vas_check");
     vas_machine_destroy(machine);
-    forget_views();
 }
 
 static label protect_label(uint32_t protect)
@@ -82,58 +79,22 @@ static uint64_t round_up(uint64_t value, uint64_t alignment)
     return (value + alignment - 1) / alignment * alignment;
 }
 
-/* ---- Which views are of files --------------------------------------------------------------
- * VMMap names a MEM_MAPPED region after what its section is backed by: "Mapped File" for a view
- * of a file, "Shareable" for a view of a section backed by the paging file. The public API does
- * not say which a view is, so the tour notes each view it maps (map_view) and looks it up here.
- * A query in the library (the view's section, or at least SEC_FILE) would replace this. */
-typedef struct known_view {
-    const vas_process *process;
-    uint64_t base;
-    int file_backed;
-} known_view;
-
-static known_view known_views[16];
-static size_t known_view_count;
-
-/* MapViewOfFile, noted for vmmap_type; 0 on failure, as MapViewOfFile returns it. */
-static uint64_t map_view(vas_process *process, vas_section *section, int file_backed, uint32_t desired_access,
-                         uint64_t offset, uint64_t size)
-{
-    uint64_t base = vas_map_view_of_file(process, section, desired_access, offset, size, 0);
-    if (base && known_view_count < COUNT_OF(known_views))
-        known_views[known_view_count++] = (known_view){process, base, file_backed};
-    return base;
-}
-
-/* UnmapViewOfFile, and the note goes. */
-static int unmap_view(vas_process *process, uint64_t base)
-{
-    for (size_t i = 0; i < known_view_count; i++)
-        if (known_views[i].process == process && known_views[i].base == base)
-            known_views[i] = known_views[--known_view_count];
-    return vas_unmap_view_of_file(process, base);
-}
-
-/* Every note goes with its machine, before a later process can reuse the same address. */
-static void forget_views(void) { known_view_count = 0; }
-
 /* VMMap's name for a region. A free region that starts inside a 64 KB granule is the tail of a
    smaller reservation: nothing can ever be reserved there, and VMMap calls it "Unusable". A view
-   the tour did not map through map_view is shown as plain "Mapped". */
-static const char *vmmap_type(const vas_process *process, const vas_memory_basic_information *region,
+   is a "Mapped File" when GetMappedFileName finds its file, else "Shareable" (paging-file
+   backed), as VMMap decides. */
+static const char *vmmap_type(vas_process *process, const vas_memory_basic_information *region,
                               uint32_t granularity)
 {
+    char path[8];
     if (region->state == VAS_MEM_FREE)
         return region->base_address % granularity ? "Unusable" : "Free";
     switch (region->type) {
     case VAS_MEM_PRIVATE: return "Private Data";
     case VAS_MEM_IMAGE: return "Image";
     case VAS_MEM_MAPPED:
-        for (size_t i = 0; i < known_view_count; i++)
-            if (known_views[i].process == process && known_views[i].base == region->allocation_base)
-                return known_views[i].file_backed ? "Mapped File" : "Shareable";
-        return "Mapped";
+        return vas_get_mapped_file_name(process, region->base_address, path, sizeof path) ? "Mapped File"
+                                                                                          : "Shareable";
     default: return vas_type_name(region->type);
     }
 }
@@ -1661,8 +1622,8 @@ static void show_shared_file(mapping_tour *t)
     int bits = t->bits;
     vas_section_information info = {0};
     expect_status(vas_nt_query_section(t->notes, &info), VAS_STATUS_SUCCESS, "NtQuerySection");
-    t->a = map_view(notepad, t->notes, 1, VAS_FILE_MAP_WRITE, 0, 0);
-    t->b = map_view(wordpad, t->notes, 1, VAS_FILE_MAP_READ, 0, 0);
+    t->a = vas_map_view_of_file(notepad, t->notes, VAS_FILE_MAP_WRITE, 0, 0, 0);
+    t->b = vas_map_view_of_file(wordpad, t->notes, VAS_FILE_MAP_READ, 0, 0, 0);
     if (!expect(t->a && t->b, "MapViewOfFile"))
         return;
     vas_memory_basic_information region = {0};
@@ -1793,7 +1754,7 @@ static void show_copy_on_write(mapping_tour *t)
     vas_process *notepad = t->process[0], *wordpad = t->process[1];
     int bits = t->bits;
     uint64_t page = t->page;
-    t->c = map_view(wordpad, t->notes, 1, VAS_FILE_MAP_COPY, 0, 0);
+    t->c = vas_map_view_of_file(wordpad, t->notes, VAS_FILE_MAP_COPY, 0, 0, 0);
     if (!expect(t->c != 0, "MapViewOfFile(FILE_MAP_COPY)"))
         return;
     take_commit_point(t, &t->points[2]);
@@ -1876,7 +1837,7 @@ static void show_shared_memory(mapping_tour *t, uint64_t *d, uint64_t *r)
     uint32_t created_error = vas_last_error();
     if (!expect(board != NULL, "CreateFileMapping(INVALID_HANDLE_VALUE)"))
         return;
-    *d = map_view(notepad, board, 0, VAS_FILE_MAP_WRITE, 0, 0);
+    *d = vas_map_view_of_file(notepad, board, VAS_FILE_MAP_WRITE, 0, 0, 0);
     expect(*d != 0, "MapViewOfFile");
     const char *message = "hello from notepad.exe";
     write_text(notepad, *d, message);
@@ -1887,7 +1848,7 @@ static void show_shared_memory(mapping_tour *t, uint64_t *d, uint64_t *r)
     vas_section *opened = vas_open_file_mapping(t->machine, VAS_FILE_MAP_READ, BOARD_NAME);
     if (!expect(opened != NULL, "OpenFileMapping"))
         return;
-    *r = map_view(wordpad, opened, 0, VAS_FILE_MAP_READ, 0, 0);
+    *r = vas_map_view_of_file(wordpad, opened, VAS_FILE_MAP_READ, 0, 0, 0);
     expect(*r != 0, "MapViewOfFile");
     char text[32] = "";
     vas_exception e;
@@ -1927,14 +1888,14 @@ static void show_shared_memory(mapping_tour *t, uint64_t *d, uint64_t *r)
     vas_section *missing = vas_open_file_mapping(t->machine, VAS_FILE_MAP_READ, "NoSuchBoard");
     show_attempt(missing != NULL, VAS_ERROR_FILE_NOT_FOUND, "Open a name that no section has:",
                  "OpenFileMapping(FILE_MAP_READ, FALSE, \"NoSuchBoard\")");
-    uint64_t writable = map_view(wordpad, opened, 0, VAS_FILE_MAP_WRITE, 0, 0);
+    uint64_t writable = vas_map_view_of_file(wordpad, opened, VAS_FILE_MAP_WRITE, 0, 0, 0);
     show_attempt(writable != 0, VAS_ERROR_ACCESS_DENIED,
                  "Map for writing through the handle opened for reading only:",
                  "MapViewOfFile(o, FILE_MAP_WRITE, 0, 0, 0)");
-    uint64_t beyond = map_view(wordpad, opened, 0, VAS_FILE_MAP_READ, 0, 2 * BOARD_BYTES);
+    uint64_t beyond = vas_map_view_of_file(wordpad, opened, VAS_FILE_MAP_READ, 0, 2 * BOARD_BYTES, 0);
     show_attempt(beyond != 0, VAS_ERROR_ACCESS_DENIED, "Map more than the section holds:",
                  "MapViewOfFile(o, FILE_MAP_READ, 0, 0, %s)", size_label(2 * BOARD_BYTES).s);
-    uint64_t unaligned = map_view(wordpad, opened, 0, VAS_FILE_MAP_READ, t->page, 0);
+    uint64_t unaligned = vas_map_view_of_file(wordpad, opened, VAS_FILE_MAP_READ, t->page, 0, 0);
     show_attempt(unaligned != 0, VAS_ERROR_MAPPED_ALIGNMENT,
                  "Map from an offset that is not a multiple of 64 KB:",
                  "MapViewOfFile(o, FILE_MAP_READ, 0, %s, 0)", size_label(t->page).s);
@@ -1943,7 +1904,7 @@ static void show_shared_memory(mapping_tour *t, uint64_t *d, uint64_t *r)
     const uint64_t unexpected[] = {writable, beyond, unaligned}; /* already reported if any */
     for (size_t i = 0; i < COUNT_OF(unexpected); i++)
         if (unexpected[i])
-            unmap_view(wordpad, unexpected[i]);
+            vas_unmap_view_of_file(wordpad, unexpected[i]);
     expect(vas_close_section(again) && vas_close_section(opened) && vas_close_section(board), "CloseHandle");
 }
 
@@ -2039,7 +2000,7 @@ static void tour_sections(void)
     uint64_t views[] = {t.a, t.b, t.c, d, r};
     vas_process *owners[] = {notepad, wordpad, wordpad, notepad, wordpad};
     for (size_t i = 0; i < COUNT_OF(views); i++)
-        expect(unmap_view(owners[i], views[i]), "UnmapViewOfFile");
+        expect(vas_unmap_view_of_file(owners[i], views[i]), "UnmapViewOfFile");
     expect(vas_close_section(t.notes), "CloseHandle");
     vas_memory_status memory;
     expect(vas_global_memory_status(t.machine, &memory), "GlobalMemoryStatusEx");

@@ -155,6 +155,7 @@ const char *vas_version(void);
 #define VAS_STATUS_OBJECT_NAME_COLLISION   0xC0000035u
 #define VAS_STATUS_SECTION_PROTECTION      0xC000004Eu
 #define VAS_STATUS_NOT_MAPPED_DATA         0xC0000088u
+#define VAS_STATUS_FILE_INVALID            0xC0000098u
 
 /* ---- Machines and processes -------------------------------------------------------------- */
 typedef struct vas_machine vas_machine;
@@ -460,6 +461,13 @@ int      vas_unmap_view_of_file(vas_process *process, uint64_t base);
 /* FlushViewOfFile: writes the modified pages of [base, base+size) (size 0: to the view's end)
    to the file; they are on disk when it returns. */
 int      vas_flush_view_of_file(vas_process *process, uint64_t base, uint64_t size);
+
+/* GetMappedFileName: copies the path of the file a view maps (as given to
+   vas_create_file_mapping) into buffer, truncated to size - 1 characters and terminated; returns
+   the characters copied, 0 on failure: ERROR_FILE_INVALID (1006) for a view of a paging-file
+   section or of a caller's backing store (which have no path), ERROR_INVALID_ADDRESS (487) where
+   no view is. VMMap tells "Mapped File" from "Shareable" this way. */
+size_t vas_get_mapped_file_name(vas_process *process, uint64_t address, char *buffer, size_t size);
 
 /* NtQuerySection's SectionBasicInformation. */
 typedef struct vas_section_information {

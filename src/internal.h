@@ -515,6 +515,7 @@ typedef struct control_area {
     bool host_file;                   /* ops is host_file_ops: its size can be asked for */
     bool writable;                    /* the file was opened for writing */
     uint64_t device, inode;           /* a host file's identity */
+    char *path;                       /* a host file's path, as given; NULL otherwise */
     uint32_t section_count;           /* section objects using it */
     uint32_t view_count;
     struct section_view *views;       /* every view of every section over it, in any process */

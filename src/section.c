@@ -279,6 +279,7 @@ static void control_destroy(control_area *c)
     if (c->next)
         c->next->prev = c->prev;
     free(c->prototype);
+    free(c->path);
     free(c);
 }
 
@@ -321,6 +322,7 @@ typedef struct file_identity {
     bool known;
     bool writable;                    /* opened for writing */
     uint64_t device, inode;
+    const char *path;
 } file_identity;
 
 /* The control area for a section of `size` bytes over ops/file (NULL: the paging file). Takes
@@ -345,9 +347,13 @@ static control_area *control_for(vas_machine *m, const vas_backing_ops *ops, voi
         return c;
     }
     uint32_t page_size = m->physical.page_size;
-    control_area *c = control_new(m, align_up(size, page_size) / page_size, initial);
-    if (!c)
+    char *path = id->path ? strdup(id->path) : NULL;
+    control_area *c = !id->path || path ? control_new(m, align_up(size, page_size) / page_size, initial) : NULL;
+    if (!c) {
+        free(path);
         return NULL;
+    }
+    c->path = path;
     c->size = size;
     c->ops = ops;
     c->file = *file;
@@ -465,7 +471,8 @@ vas_section *vas_create_file_mapping(vas_machine *m, const char *file_path, uint
     void *file = host_file_wrap(fd);
     if (!file)
         return create_failed(NULL, VAS_STATUS_NO_MEMORY, NULL, NULL);
-    file_identity id = {true, (access_of(protect) & ACCESS_W) != 0, (uint64_t)st.st_dev, (uint64_t)st.st_ino};
+    file_identity id = {true, (access_of(protect) & ACCESS_W) != 0, (uint64_t)st.st_dev, (uint64_t)st.st_ino,
+                        file_path};
     return create_section(m, &host_file_ops, file, (uint64_t)st.st_size, &id, protect, maximum_size, name);
 }
 
@@ -760,6 +767,29 @@ int vas_flush_view_of_file(vas_process *p, uint64_t base, uint64_t size)
         return 0;
     }
     return 1;
+}
+
+size_t vas_get_mapped_file_name(vas_process *p, uint64_t address, char *buffer, size_t size)
+{
+    if (process_enter(p)) {
+        vas_set_last_error(VAS_ERROR_INVALID_HANDLE);
+        return 0;
+    }
+    vad *v = address <= p->shape.highest ? vad_find(&p->vads, address) : NULL;
+    const char *path = v && v->view ? v->view->section->control->path : NULL;
+    uint32_t status = !v || !v->view ? VAS_STATUS_INVALID_ADDRESS
+                    : !path          ? VAS_STATUS_FILE_INVALID
+                    : !buffer || !size ? VAS_STATUS_INVALID_PARAMETER : VAS_STATUS_SUCCESS;
+    size_t length = 0;
+    if (!status) {
+        length = strlen(path) < size - 1 ? strlen(path) : size - 1;
+        memcpy(buffer, path, length);
+        buffer[length] = '\0';
+    }
+    process_leave(p, false);
+    if (status)
+        vas_set_last_error(vas_nt_status_to_dos_error(status));
+    return length;
 }
 
 /* ---- Region calls on views ------------------------------------------------------------------ */

@@ -1847,7 +1847,43 @@ static void test_machine_destroy_with_views(void)
     }
 }
 
+/* GetMappedFileName: the path of a file view (truncated to the buffer), ERROR_FILE_INVALID for
+   a view of a paging-file section, ERROR_INVALID_ADDRESS where no view is. */
+static void test_mapped_file_name(void)
+{
+    vas_machine *m = machine_new("x64", 8 * MiB, 16 * MiB);
+    vas_process *a = process_new(m);
+    uint64_t page = page_of(m);
+    uint8_t bytes[64] = {1};
+    char path[1024], name[1024];
+    tmp_path(path, sizeof path, "named.bin");
+    host_create(path, bytes, sizeof bytes);
+    vas_section *file = vas_create_file_mapping(m, path, VAS_PAGE_READONLY, 0, NULL);
+    vas_section *shm = vas_create_file_mapping(m, NULL, VAS_PAGE_READWRITE, page, NULL);
+    CHECK(file && shm);
+    uint64_t vf = file ? map(a, file, VAS_FILE_MAP_READ, 0, 0) : 0, vs = shm ? map(a, shm, VAS_FILE_MAP_WRITE, 0, 0) : 0;
+    CHECK_EQ(vas_get_mapped_file_name(a, vf + 10, name, sizeof name), strlen(path));
+    CHECK(strcmp(name, path) == 0);
+    CHECK_EQ(vas_get_mapped_file_name(a, vf, name, 5), 4);
+    CHECK(strncmp(name, path, 4) == 0 && name[4] == 0);
+    vas_set_last_error(0);
+    CHECK_EQ(vas_get_mapped_file_name(a, vs, name, sizeof name), 0);
+    CHECK_EQ(vas_last_error(), VAS_ERROR_FILE_INVALID);
+    uint64_t private_memory = vas_virtual_alloc(a, 0, page, VAS_MEM_COMMIT | VAS_MEM_RESERVE, VAS_PAGE_READWRITE);
+    CHECK_EQ(vas_get_mapped_file_name(a, private_memory, name, sizeof name), 0);
+    CHECK_EQ(vas_last_error(), VAS_ERROR_INVALID_ADDRESS);
+    CHECK_EQ(vas_get_mapped_file_name(a, 0xFFFFFFFFFFFF0000ull, name, sizeof name), 0);
+    CHECK_EQ(vas_last_error(), VAS_ERROR_INVALID_ADDRESS);
+    CHECK_EQ(vas_get_mapped_file_name(a, vf, NULL, 0), 0);
+    CHECK_EQ(vas_last_error(), VAS_ERROR_INVALID_PARAMETER);
+    CHECK(vas_close_section(file));
+    CHECK(vas_close_section(shm));
+    CHECK_EQ(vas_check(m), 0);
+    vas_machine_destroy(m);
+}
+
 static const check_test tests[] = {
+    TEST(test_mapped_file_name),
     TEST(test_shared_model_x64),
     TEST(test_shared_model_x64_small_ram),
     TEST(test_shared_model_x86_small_ram),
