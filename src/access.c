@@ -548,8 +548,9 @@ int vas_read_process_memory(vas_process *p, uint64_t address, void *buffer, size
 /* kernel32's WriteProcessMemory over NtWriteVirtualMemory: a first page that may be written is
    written straight away; a read-only, no-access, reserved or free one refuses the call with
    STATUS_ACCESS_VIOLATION; an executable one that may not be written (PAGE_EXECUTE,
-   PAGE_EXECUTE_READ) is made PAGE_EXECUTE_READWRITE over the whole range for the copy, which
-   then puts the first page's protection back over the whole range, as kernel32 does. */
+   PAGE_EXECUTE_READ) is made PAGE_EXECUTE_READWRITE (PAGE_EXECUTE_WRITECOPY in a view) over
+   the whole range for the copy, which then puts the first page's protection back over the
+   whole range, as kernel32 does. */
 int vas_write_process_memory(vas_process *p, uint64_t address, const void *buffer, size_t size,
                              size_t *bytes_written)
 {
@@ -571,9 +572,12 @@ int vas_write_process_memory(vas_process *p, uint64_t address, const void *buffe
         status = VAS_STATUS_ACCESS_VIOLATION;
         report = false;
     } else if (protect_base(info.protect) & (VAS_PAGE_EXECUTE | VAS_PAGE_EXECUTE_READ)) {
+        /* Mapped memory is lifted to copy-on-write, so that the write makes a private copy and
+           never reaches the section (a debugger's breakpoint in a mapped image). */
+        uint32_t lifted = info.type == VAS_MEM_PRIVATE ? VAS_PAGE_EXECUTE_READWRITE : VAS_PAGE_EXECUTE_WRITECOPY;
         uint64_t base = address, length = size;
         uint32_t old;
-        if ((status = region_protect(p, &base, &length, VAS_PAGE_EXECUTE_READWRITE, &old))) {
+        if ((status = region_protect(p, &base, &length, lifted, &old))) {
             report = false;
         } else {
             status = copy_virtual(p, address, bytes, size, VAS_EXCEPTION_WRITE_FAULT, &done);
@@ -724,7 +728,7 @@ static void describe_leaf(vas_process *p, uint64_t page, uint64_t pte, char *out
         snprintf(out, size, "paging file %u, slot %#llx (a touch is a hard fault)", file, (unsigned long long)slot);
     } else if (v && v->view && (pte == 0 || pte == PTE_PROTO_LOOKUP)) {
         snprintf(out, size, "%s: the section's prototype PTE says where the page is",
-                 pte ? "prototype (this process's copy of the page left its working set)" : "zero");
+                 pte ? "prototype pointer" : "zero");
     } else if (pte) {
         snprintf(out, size, "demand zero: committed, no frame (the next touch takes a zeroed one)");
     } else {

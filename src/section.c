@@ -134,9 +134,12 @@ static uint32_t check_create_protect(uint32_t protect, bool file, uint32_t *attr
     if ((sec & VAS_SEC_FILE) || kind == (VAS_SEC_RESERVE | VAS_SEC_COMMIT) ||
         cache == (VAS_SEC_NOCACHE | VAS_SEC_WRITECOMBINE))
         return VAS_STATUS_INVALID_PARAMETER;
-    if (sec & VAS_SEC_IMAGE)
-        return kind || (sec & (VAS_SEC_WRITECOMBINE | VAS_SEC_LARGE_PAGES)) ? VAS_STATUS_INVALID_PARAMETER
-                                                                              : VAS_STATUS_NOT_SUPPORTED;
+    if (sec & VAS_SEC_IMAGE) {
+        if (kind || (sec & (VAS_SEC_WRITECOMBINE | VAS_SEC_LARGE_PAGES)))
+            return VAS_STATUS_INVALID_PARAMETER;
+        *attributes = VAS_SEC_FILE | VAS_SEC_IMAGE; /* the file decides the rest (check_image) */
+        return VAS_STATUS_SUCCESS;
+    }
     if ((sec & VAS_SEC_LARGE_PAGES) && (file || kind != VAS_SEC_COMMIT))
         return VAS_STATUS_INVALID_PARAMETER;
     if (sec & VAS_SEC_LARGE_PAGES)
@@ -148,6 +151,18 @@ static uint32_t check_create_protect(uint32_t protect, bool file, uint32_t *attr
     else
         *attributes = (kind ? kind : VAS_SEC_COMMIT) | cache;
     return VAS_STATUS_SUCCESS;
+}
+
+/* SEC_IMAGE: the file must be a PE image. Images are not mapped yet (issue 6): a file that
+   starts like one is refused with STATUS_NOT_SUPPORTED, anything else as Windows refuses it. */
+static uint32_t check_image(const vas_backing_ops *ops, void *file, uint64_t size)
+{
+    uint8_t magic[2];
+    if (!ops || size == 0)
+        return VAS_STATUS_INVALID_FILE_FOR_SECTION;
+    if (size < 2 || ops->read(file, 0, magic, 2) != 0 || magic[0] != 'M' || magic[1] != 'Z')
+        return VAS_STATUS_INVALID_IMAGE_NOT_MZ;
+    return VAS_STATUS_NOT_SUPPORTED;
 }
 
 /* The PAGE_* cache modifier a section's views carry. */
@@ -372,12 +387,15 @@ static vas_section *create_section(vas_machine *m, const vas_backing_ops *ops, v
 {
     uint32_t attributes = 0;
     uint32_t status = check_create_protect(protect, ops != NULL, &attributes);
+    if (!status && (attributes & VAS_SEC_IMAGE))
+        status = check_image(ops, file, current);
     if (status)
         return create_failed(NULL, status, ops, file);
     pthread_mutex_lock(&m->lock);
     section_object *existing = name ? find_named(m, name) : NULL;
-    if (existing) { /* the named section, whatever the other arguments say */
-        vas_section *h = new_handle(existing, rights_of_section(existing->protect));
+    if (existing) { /* the named section, whatever the other arguments say; the handle has the
+                       rights this call's protection asks for, as kernel32 opens it */
+        vas_section *h = new_handle(existing, rights_of_section(protect_base(protect)));
         if (!h)
             return create_failed(m, VAS_STATUS_NO_MEMORY, ops, file);
         pthread_mutex_unlock(&m->lock);
@@ -445,6 +463,26 @@ static vas_section *create_section(vas_machine *m, const vas_backing_ops *ops, v
 
 static bool machine_ok(vas_machine *m) { return m && m->magic == MACHINE_MAGIC; }
 
+/* CreateFile's errors for a file that cannot be opened: ERROR_FILE_NOT_FOUND when its folder
+   exists, ERROR_PATH_NOT_FOUND when the folder does not, ERROR_ACCESS_DENIED for a folder. */
+static uint32_t open_error(const char *path, int err)
+{
+    if (err == EISDIR)
+        return VAS_ERROR_ACCESS_DENIED;
+    if (err != ENOENT)
+        return host_error_of(err);
+    char folder[4096];
+    const char *slash = strrchr(path, '/');
+    size_t length = slash ? (size_t)(slash - path) : 0;
+    if (!slash || length >= sizeof folder)
+        return VAS_ERROR_FILE_NOT_FOUND;
+    memcpy(folder, path, length);
+    folder[length] = '\0';
+    struct stat st;
+    return length == 0 || (stat(folder, &st) == 0 && S_ISDIR(st.st_mode)) ? VAS_ERROR_FILE_NOT_FOUND
+                                                                         : VAS_ERROR_PATH_NOT_FOUND;
+}
+
 vas_section *vas_create_file_mapping(vas_machine *m, const char *file_path, uint32_t protect, uint64_t maximum_size,
                                      const char *name)
 {
@@ -461,8 +499,7 @@ vas_section *vas_create_file_mapping(vas_machine *m, const char *file_path, uint
     int fd = open(file_path, ((access_of(protect) & ACCESS_W) ? O_RDWR : O_RDONLY) | O_CLOEXEC);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
-        uint32_t error = fd < 0 ? (errno == ENOENT ? VAS_ERROR_FILE_NOT_FOUND : host_error_of(errno))
-                                : VAS_ERROR_ACCESS_DENIED;
+        uint32_t error = fd < 0 ? open_error(file_path, errno) : VAS_ERROR_ACCESS_DENIED;
         if (fd >= 0)
             close(fd);
         vas_set_last_error(error);
@@ -616,8 +653,10 @@ uint64_t vas_map_view_of_file(vas_process *p, vas_section *h, uint32_t desired_a
         length = align_up(size ? size : s->size - offset, p->page_size);
         if (base) {
             start = base;
-            if (start < p->shape.lowest || start >= p->shape.vad_limit || length > p->shape.vad_limit - start ||
-                vad_overlaps(&p->vads, start, start + length))
+            if (start >= p->shape.vad_limit)
+                status = VAS_STATUS_INVALID_PARAMETER_3; /* not a user address at all */
+            else if (start < p->shape.lowest || length > p->shape.vad_limit - start ||
+                     vad_overlaps(&p->vads, start, start + length))
                 status = VAS_STATUS_CONFLICTING_ADDRESSES;
         } else if (!vad_find_free(&p->vads, length, GRANULARITY, p->shape.lowest, p->shape.vad_limit, false,
                                   &start)) {
