@@ -100,6 +100,7 @@ const char *vas_version(void);
 #define VAS_ERROR_OPEN_FAILED        110u
 #define VAS_ERROR_DISK_FULL          112u
 #define VAS_ERROR_INVALID_PARAMETER  87u
+#define VAS_ERROR_MOD_NOT_FOUND      126u
 #define VAS_ERROR_NOT_LOCKED         158u
 #define VAS_ERROR_ALREADY_EXISTS     183u
 #define VAS_ERROR_BAD_EXE_FORMAT     193u
@@ -156,6 +157,8 @@ const char *vas_version(void);
 #define VAS_STATUS_SECTION_PROTECTION      0xC000004Eu
 #define VAS_STATUS_NOT_MAPPED_DATA         0xC0000088u
 #define VAS_STATUS_FILE_INVALID            0xC0000098u
+#define VAS_STATUS_INVALID_IMAGE_FORMAT    0xC000007Bu
+#define VAS_STATUS_DLL_NOT_FOUND           0xC0000135u
 
 /* ---- Machines and processes -------------------------------------------------------------- */
 typedef struct vas_machine vas_machine;
@@ -192,6 +195,10 @@ typedef struct vas_process_config {   /* a zeroed struct means the defaults */
                                      permanent, -1 = off (32-bit processes only, as on Windows) */
     uint32_t tlb_entries;         /* software TLB size, a power of two up to 2^20; 0 = 16384;
                                      VAS_TLB_DISABLED runs every access through the page tables */
+    const char *dll_path;         /* vas_process_create_from_image: folders searched for DLLs
+                                     after the executable's own, separated by ':'; NULL: none */
+    uint64_t random_seed;         /* 0: deterministic placement (no ASLR); else the seed of the
+                                     PEB's randomised page, as Windows picks it */
 } vas_process_config;
 
 #define VAS_TLB_DISABLED UINT32_MAX
@@ -493,6 +500,77 @@ uint32_t vas_nt_read_virtual_memory(vas_process *process, uint64_t address, void
                                     size_t *bytes_read);
 uint32_t vas_nt_write_virtual_memory(vas_process *process, uint64_t address, const void *buffer, size_t size,
                                      size_t *bytes_written);
+
+/* ---- Executable images, processes, threads (the loader's view) -----------------------------
+ * A PE32 or PE32+ file maps as an image section (SEC_IMAGE): its headers PAGE_READONLY, each
+ * section with the protection its characteristics give (code PAGE_EXECUTE_READ, read-only data
+ * PAGE_READONLY, writable data PAGE_WRITECOPY, shared writable data PAGE_READWRITE), the whole
+ * view MEM_IMAGE with AllocationProtect PAGE_EXECUTE_WRITECOPY. Pages come from the file (at
+ * their section's file offset) and are relocated as they come in when the image could not load
+ * at its preferred base. No code is ever run. */
+
+/* Maps a PE32 or PE32+ file as an image view: at its preferred base when that range is free,
+   else relocated by its base relocations (vas_last_error() is then STATUS_IMAGE_NOT_AT_BASE's
+   Win32 value, 0, as Windows' loader sees it). Returns the image base, 0 on failure:
+   ERROR_BAD_EXE_FORMAT (193) for a file that is not a valid image (every header field is
+   checked; nothing outside the file is ever read), ERROR_INVALID_ADDRESS (487) for an image
+   without relocations whose base is taken, ERROR_FILE_NOT_FOUND / ERROR_PATH_NOT_FOUND,
+   ERROR_NOT_ENOUGH_MEMORY, ERROR_COMMITMENT_LIMIT (its writable pages are charged). */
+uint64_t vas_map_image(vas_process *process, const char *path);
+
+/* The same from a caller's backing store of file_size bytes (closed by the call, also on
+   failure): an emulator can map an image it holds in memory. name names the module. */
+uint64_t vas_map_image_ops(vas_process *process, const vas_backing_ops *ops, void *file, uint64_t file_size,
+                           const char *name);
+
+/* Creates a process whose address space holds the executable and the DLLs it imports (found,
+   case-insensitively, in the executable's folder and then in config->dll_path), each once, a
+   PEB, a process heap region (the image's SizeOfHeapReserve / Commit) and a first thread. The
+   image decides the process's width (PE32: 32-bit, WOW64 on x64) and, for 32-bit processes, its
+   large-address-awareness (IMAGE_FILE_LARGE_ADDRESS_AWARE); config's bits and
+   large_address_aware are ignored. NULL on failure: the errors of vas_map_image, and
+   ERROR_MOD_NOT_FOUND (126) when an imported DLL is missing. */
+vas_process *vas_process_create_from_image(vas_machine *machine, const char *exe_path,
+                                           const vas_process_config *config);
+
+typedef struct vas_thread_info {
+    uint32_t thread_id;
+    uint64_t teb;
+    uint64_t stack_base;          /* the top of the stack (NT_TIB.StackBase) */
+    uint64_t stack_limit;         /* the lowest committed page that is not the guard (NT_TIB.StackLimit) */
+    uint64_t deallocation_stack;  /* the base of the stack's reservation */
+} vas_thread_info;
+/* CreateThread's memory: a TEB and a stack. 0 for reserve/commit: the image's defaults
+   (SizeOfStackReserve/Commit), else 1 MB / 4 KB. The reserve is rounded up to 64 KB, the commit
+   to pages; the top `commit` bytes are committed PAGE_READWRITE with one PAGE_READWRITE|
+   PAGE_GUARD page below. A user access that touches the guard page commits it, moves the guard
+   down, updates the TEB's StackLimit and performs the access; at the bottom of the reservation
+   the access raises STATUS_STACK_OVERFLOW (0xC00000FD). 0 on failure. */
+int vas_thread_create(vas_process *process, uint64_t stack_reserve, uint64_t stack_commit, vas_thread_info *info);
+int vas_thread_get_info(vas_process *process, uint32_t thread_id, vas_thread_info *info);
+/* Frees the thread's TEB and stack. ERROR_INVALID_PARAMETER for an unknown thread. */
+int vas_thread_exit(vas_process *process, uint32_t thread_id);
+
+/* What the loader put in a process. */
+typedef struct vas_module_info {
+    const char *name;             /* the file's name, e.g. "kernel32.dll" (valid while the process lives) */
+    const char *path;             /* as it was opened */
+    uint64_t base, size;          /* the image view */
+    uint64_t preferred_base;      /* the header's ImageBase */
+    uint64_t entry_point;         /* an address, 0 when the image has none */
+    int relocated;                /* 1 when base != preferred_base */
+} vas_module_info;
+/* Fills up to max modules, the executable first, then in load order; returns how many there are. */
+size_t vas_process_modules(vas_process *process, vas_module_info *out, size_t max);
+
+typedef struct vas_process_info {
+    uint64_t peb;
+    uint64_t image_base;          /* 0 for a process not made from an image */
+    uint64_t heap_base;           /* the process heap's region, 0 when none */
+    uint32_t thread_count;
+    uint32_t main_thread_id;
+} vas_process_info;
+int vas_process_get_info(vas_process *process, vas_process_info *info);
 
 /* ---- System information and layout ------------------------------------------------------- */
 typedef struct vas_system_info {
