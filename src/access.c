@@ -206,7 +206,8 @@ static uint8_t *resolve(vas_process *p, uint64_t address, uint32_t kind, vas_exc
         uint32_t protect = page_protect(v, index);
         bool kept = (pte & PTE_TRANSITION) && pm->pfn[pte_frame(p, pte)].list == FRAME_ACTIVE;
         if (protect & VAS_PAGE_GUARD) {
-            /* The guard goes with the first touch; the access itself is not performed. */
+            /* The guard goes with the first touch, and the access is not performed; but a
+               thread's stack grows through its guard page, and then the access goes on. */
             uint32_t unguarded = protect & ~VAS_PAGE_GUARD;
             if (!vad_set_pages(v, p->page_shift, index, 1, unguarded)) {
                 raise(p, exception, VAS_STATUS_NO_MEMORY, kind, address);
@@ -216,8 +217,16 @@ static uint8_t *resolve(vas_process *p, uint64_t address, uint32_t kind, vas_exc
                 pagetable_set(p, leaf, page, pte_make(p, pte_frame(p, pte), unguarded, false));
             tlb_invalidate(p, page, page + p->page_size);
             p->guard_page_faults++;
-            raise(p, exception, VAS_STATUS_GUARD_PAGE_VIOLATION, kind, address);
-            return NULL;
+            uint32_t status = v->flags & VAD_STACK ? stack_guard_hit(p, v, page) : VAS_STATUS_GUARD_PAGE_VIOLATION;
+            if (status) {
+                raise(p, exception, status, kind, address);
+                return NULL;
+            }
+            protect = unguarded;
+            /* Writing the TEB may have faulted and trimmed: look at this page afresh. */
+            leaf = pagetable_leaf(p, page, false);
+            pte = leaf ? pagetable_read(p, leaf, pagetable_index(p, page, p->pt->levels - 1)) : 0;
+            kept = (pte & PTE_TRANSITION) && pm->pfn[pte_frame(p, pte)].list == FRAME_ACTIVE;
         }
         if (!protect || !protect_allows(p, protect, kind)) {
             raise(p, exception, VAS_STATUS_ACCESS_VIOLATION, kind, address);
@@ -477,6 +486,12 @@ uint32_t vas_kernel_write(vas_machine *m, vas_process *current, uint64_t address
                           vas_exception *exception)
 {
     return kernel_access(m, current, address, (void *)(uintptr_t)buffer, size, VAS_EXCEPTION_WRITE_FAULT, exception);
+}
+
+uint32_t process_write(vas_process *p, uint64_t address, const void *buffer, size_t size)
+{
+    vas_exception exception;
+    return access_locked(p, address, (uint8_t *)(uintptr_t)buffer, size, VAS_EXCEPTION_WRITE_FAULT, &exception);
 }
 
 /* ---- Cross-process copies: Read/WriteProcessMemory ---------------------------------------

@@ -42,8 +42,10 @@ typedef struct page_run {
 } page_run;
 
 enum vad_flags {
-    VAD_NO_CHANGE = 1u << 0,          /* secured: no protect, no free (KUSER_SHARED_DATA) */
+    VAD_NO_CHANGE = 1u << 0,          /* secured: no protect, no free (KUSER_SHARED_DATA, PEB, TEB) */
     VAD_WRITE_WATCH = 1u << 1,        /* reserved with MEM_WRITE_WATCH */
+    VAD_SYSTEM = 1u << 2,             /* the system's page, not charged to the process (KUSER_SHARED_DATA) */
+    VAD_STACK = 1u << 3,              /* a thread's stack: its guard page grows it (loader.c) */
 };
 
 typedef struct vad {
@@ -260,6 +262,9 @@ VAS_INTERNAL void tlb_destroy(vas_process *p);
 VAS_INTERNAL void tlb_invalidate(vas_process *p, uint64_t start, uint64_t end);
 /* Brings a page in as a read would (VirtualLock); false with the exception filled in. */
 VAS_INTERNAL bool fault_in_page(vas_process *p, uint64_t page, vas_exception *exception);
+/* A write into the process as the system makes it (the PEB, a TEB): user page protections
+   apply; returns STATUS_SUCCESS or the exception code. Machine lock held. */
+VAS_INTERNAL uint32_t process_write(vas_process *p, uint64_t address, const void *buffer, size_t size);
 
 /* ---- pagefile.c: paging files ---------------------------------------------------------- */
 
@@ -425,6 +430,14 @@ struct vas_process {
     uint32_t shared_capacity, shared_count; /* a power of two, at most half full */
     bool dep_enabled, dep_permanent;
     uint32_t dep_flags;               /* as last set: PROCESS_DEP_ENABLE, _DISABLE_ATL_THUNK_EMULATION */
+    /* What the loader made (loader.c) */
+    struct module *modules;           /* mapped images, in load order */
+    uint32_t module_count, module_capacity;
+    struct thread *threads;           /* live threads, newest first */
+    uint32_t thread_count, main_thread_id;
+    uint64_t peb, heap_base, image_base;
+    uint64_t stack_reserve, stack_commit; /* the defaults for new threads */
+    uint64_t random_seed;
     uint64_t generation;              /* moves on whenever a translation is changed or removed */
     tlb_entry *tlb;                   /* tlb_mask + 1 entries, direct mapped by page number */
     uint64_t tlb_mask;
@@ -461,6 +474,10 @@ VAS_INTERNAL uint32_t region_query_allocation(vas_process *p, uint64_t address,
 VAS_INTERNAL void region_release_all(vas_process *p);
 /* Adds the allocations every new process starts with (the shared user page). */
 VAS_INTERNAL uint32_t region_create_initial(vas_process *p);
+/* A private allocation of exactly [start, start + size), committed PAGE_READWRITE, with VAD
+   flags (a PEB or TEB: VAD_NO_CHANGE, page granular); and its release, whatever its flags. */
+VAS_INTERNAL uint32_t region_allocate_exact(vas_process *p, uint64_t start, uint64_t size, uint32_t flags);
+VAS_INTERNAL void region_release_exact(vas_process *p, vad *v);
 
 /* ---- region.c: protection values ------------------------------------------------------- */
 
@@ -472,6 +489,83 @@ static inline uint32_t protect_base(uint32_t protect) { return protect & 0xFFu; 
 VAS_INTERNAL uint32_t protect_check_private(uint32_t protect);
 /* The same, write-copy values allowed (for views). */
 VAS_INTERNAL uint32_t protect_check_any(uint32_t protect);
+
+/* ---- loader.c: images in processes, the PEB, threads and their stacks ------------------- */
+
+typedef struct module {
+    char *name, *path;
+    uint64_t base, size, preferred_base, entry_point;
+    bool relocated;
+} module;
+
+typedef struct thread {
+    uint32_t id;
+    uint64_t teb, teb_size;
+    uint64_t stack_base, stack_limit, deallocation_stack;
+    struct thread *next;
+} thread;
+
+/* A thread's stack met its guard page at `page` (whose guard the fault has just removed): the
+   guard moves one page down and the TEB learns the new limit; STATUS_STACK_OVERFLOW when no
+   page is left for a guard (the bottom page is never committed). Machine lock held. */
+VAS_INTERNAL uint32_t stack_guard_hit(vas_process *p, vad *v, uint64_t page);
+/* An image view went: forget its module. */
+VAS_INTERNAL void loader_forget_module(vas_process *p, uint64_t base);
+/* Frees the loader's records of a dying process (its memory goes with its allocations). */
+VAS_INTERNAL void loader_release_all(vas_process *p);
+/* Sets a new process's loader defaults (stack sizes, the placement seed). */
+VAS_INTERNAL void loader_init(vas_process *p, const vas_process_config *config);
+
+/* ---- pe.c: PE32 and PE32+ images ---------------------------------------------------------- */
+
+#define PE_FILE_RELOCS_STRIPPED     0x0001u
+#define PE_FILE_EXECUTABLE_IMAGE    0x0002u
+#define PE_FILE_LARGE_ADDRESS_AWARE 0x0020u
+#define PE_FILE_DLL                 0x2000u
+#define PE_SCN_MEM_SHARED           0x10000000u
+#define PE_SCN_MEM_EXECUTE          0x20000000u
+#define PE_SCN_MEM_READ             0x40000000u
+#define PE_SCN_MEM_WRITE            0x80000000u
+#define PE_MACHINE_I386             0x014Cu
+#define PE_MACHINE_IA64             0x0200u
+#define PE_MACHINE_AMD64            0x8664u
+enum { PE_FIXUP_ABSOLUTE = 0, PE_FIXUP_HIGH = 1, PE_FIXUP_LOW = 2, PE_FIXUP_HIGHLOW = 3, PE_FIXUP_DIR64 = 10 };
+
+typedef struct pe_file {             /* where an image's bytes are read from */
+    const vas_backing_ops *ops;
+    void *file;
+    uint64_t size;
+} pe_file;
+
+typedef struct pe_section {
+    char name[9];
+    uint32_t rva, virtual_size, raw_offset, raw_size, characteristics;
+} pe_section;
+
+typedef struct pe_image {
+    bool pe32_plus, relocatable;
+    uint16_t machine, file_characteristics, dll_characteristics, subsystem;
+    uint64_t image_base;
+    uint32_t size_of_image, size_of_headers, section_alignment, file_alignment, entry_point;
+    uint64_t stack_reserve, stack_commit, heap_reserve, heap_commit;
+    uint32_t section_count;
+    pe_section *sections;             /* sorted by RVA, disjoint */
+    uint64_t *fixups;                 /* RVA << 4 | fixup type, sorted */
+    uint64_t fixup_count;
+    char **imports;                   /* the names of the DLLs imported */
+    uint32_t import_count;
+} pe_image;
+
+/* Reads and checks an image (nothing outside the file is read). Returns an NTSTATUS:
+   STATUS_INVALID_FILE_FOR_SECTION (empty), _INVALID_IMAGE_NOT_MZ, _INVALID_IMAGE_FORMAT, or
+   STATUS_NO_MEMORY. page_size: the layout's; sections must be aligned at least to it. */
+VAS_INTERNAL uint32_t pe_parse(const pe_file *f, uint32_t page_size, pe_image *img);
+VAS_INTERNAL void pe_free(pe_image *img);
+/* The page protection a section's characteristics give (spec fact 115). */
+VAS_INTERNAL uint32_t pe_section_protect(uint32_t characteristics);
+/* The bytes of the image page at rva, relocated by delta; false when the file could not be read. */
+VAS_INTERNAL bool pe_read_page(const pe_file *f, const pe_image *img, uint64_t rva, uint8_t *page,
+                               uint32_t page_size, int64_t delta);
 
 /* ---- access.c: TLB helpers that need struct vas_process ---------------------------------- */
 
@@ -516,6 +610,9 @@ typedef struct control_area {
     bool writable;                    /* the file was opened for writing */
     uint64_t device, inode;           /* a host file's identity */
     char *path;                       /* a host file's path, as given; NULL otherwise */
+    pe_image *image;                  /* an image section's layout; NULL for data */
+    int64_t delta;                    /* an image's relocation: its base less the preferred one */
+    uint64_t file_bytes;              /* an image file's size when it was read */
     uint32_t section_count;           /* section objects using it */
     uint32_t view_count;
     struct section_view *views;       /* every view of every section over it, in any process */
@@ -546,9 +643,35 @@ typedef struct section_view {
     vas_process *process;
     vad *vad;
     uint64_t first_page;              /* the section page at the view's start */
-    bool cow_charged;                 /* the whole view is charged for copy-on-write copies */
+    uint64_t charged_pages;           /* charged to the process for copy-on-write copies: every
+                                         page of a FILE_MAP_COPY view, an image's write-copy pages */
     struct section_view *next, *prev; /* the control area's views */
 } section_view;
+
+/* Who a file is: host files are told apart by device and inode, so that every data section
+   over one file shares one control area (and every image section, per relocation delta); a
+   caller's store is a file of its own. */
+typedef struct file_identity {
+    bool known;
+    bool writable;                    /* opened for writing */
+    uint64_t device, inode;
+    const char *path;
+    bool image;
+    int64_t delta;
+} file_identity;
+
+/* Where an image went (image_map). */
+typedef struct image_mapping {
+    uint64_t base, size, preferred_base, entry_point;
+    bool relocated;
+    const pe_image *image;            /* valid while the view is mapped */
+} image_mapping;
+
+/* Maps a PE file as an image view (the machine lock is held): at its preferred base, else
+   relocated (STATUS_IMAGE_NOT_AT_BASE, a success). Takes ops/file (closed on failure). */
+VAS_INTERNAL uint32_t image_map(vas_process *p, const vas_backing_ops *ops, void *file, uint64_t file_size,
+                                const char *path, const file_identity *identity, image_mapping *out);
+VAS_INTERNAL uint32_t image_map_path(vas_process *p, const char *path, image_mapping *out);
 
 static inline bool protect_is_write_copy(uint32_t protect)
 {
@@ -582,6 +705,8 @@ VAS_INTERNAL bool section_write_frame(vas_machine *m, uint64_t frame);
 VAS_INTERNAL uint32_t view_commit(vas_process *p, vad *v, uint64_t first, uint64_t count, uint32_t protect);
 VAS_INTERNAL uint32_t view_check_protect(vas_process *p, vad *v, uint32_t protect);
 VAS_INTERNAL void view_detach(vas_process *p, vad *v);
+/* UnmapViewOfFile with the machine lock held; false when no view holds address. */
+VAS_INTERNAL bool vas_unmap_view_locked(vas_process *p, uint64_t address);
 VAS_INTERNAL void section_destroy_all(vas_machine *m);
 /* Adds the sections' commit charge and resident frames; returns the errors found. */
 VAS_INTERNAL int section_check_all(vas_machine *m, bool full, uint64_t *commit_pages, uint64_t *resident);

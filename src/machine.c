@@ -110,6 +110,7 @@ vas_machine *vas_machine_create(const vas_machine_config *config)
 static void process_teardown(vas_process *p)
 {
     region_release_all(p);
+    loader_release_all(p);
     pagetable_destroy(p);
     tlb_destroy(p);
     free(p->ws);
@@ -180,6 +181,7 @@ vas_process *vas_process_create(vas_machine *m, const vas_process_config *config
     p->dep_permanent = bits == 64 || config->dep > 0;
 
     pthread_mutex_lock(&m->lock);
+    loader_init(p, config);
     p->ws_minimum = 50; /* Windows' default working-set limits, in pages */
     p->ws_maximum = 345;
     /* Exact LRU must see every access, so its machines run without a TLB. */

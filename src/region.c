@@ -356,6 +356,17 @@ static bool view_page_copied(vas_process *p, uint64_t va)
     return !((pte & PTE_VALID) && p->machine->physical.pfn[pte_frame(p, pte)].is_prototype);
 }
 
+/* On an image, read-write requests become their write-copy equivalents. */
+static uint32_t image_protect(uint32_t protect)
+{
+    uint32_t base = protect_base(protect), rest = protect & ~0xFFu;
+    if (base == VAS_PAGE_READWRITE)
+        return rest | VAS_PAGE_WRITECOPY;
+    if (base == VAS_PAGE_EXECUTE_READWRITE)
+        return rest | VAS_PAGE_EXECUTE_WRITECOPY;
+    return protect;
+}
+
 /* A page that has its private copy stays private: write-copy requests become their read-write
    equivalents on it (spec fact 109). */
 static uint32_t copied_protect(uint32_t protect)
@@ -383,6 +394,8 @@ uint32_t region_protect(vas_process *p, uint64_t *base, uint64_t *size, uint32_t
         *old_protect = VAS_PAGE_NOACCESS;
         return VAS_STATUS_CONFLICTING_ADDRESSES;
     }
+    if (v->type == VAS_MEM_IMAGE) /* an image's writable pages copy on write (spec fact 116) */
+        new_protect = image_protect(new_protect);
     bool write_copy = protect_is_write_copy(new_protect);
     if ((v->flags & VAD_NO_CHANGE) || (write_copy && !v->view))
         return VAS_STATUS_INVALID_PAGE_PROTECTION;
@@ -391,7 +404,7 @@ uint32_t region_protect(vas_process *p, uint64_t *base, uint64_t *size, uint32_t
         *old_protect = VAS_PAGE_NOACCESS;
         return VAS_STATUS_NOT_COMMITTED;
     }
-    if (v->view && (status = view_check_protect(p, v, new_protect)))
+    if (v->view && v->type != VAS_MEM_IMAGE && (status = view_check_protect(p, v, new_protect)))
         return status;
     uint64_t copied = 0;
     for (uint64_t page = first; write_copy && page < first + count; page++)
@@ -403,11 +416,11 @@ uint32_t region_protect(vas_process *p, uint64_t *base, uint64_t *size, uint32_t
     if (!vad_reserve_runs(v, v->run_count + 2 * (j - i + 1) + 2 * (uint32_t)copied + 2))
         return VAS_STATUS_NO_MEMORY;
     /* A view that may now copy on write is charged for every page, once. */
-    bool charge = write_copy && !v->view->cow_charged;
+    bool charge = write_copy && !v->view->charged_pages;
     if (charge && (status = commit_charge(p, v->end - v->start)))
         return status;
     if (charge)
-        v->view->cow_charged = true;
+        v->view->charged_pages = (v->end - v->start) >> p->page_shift;
     uint64_t page = first, last = first + count;
     while (page < last) {
         i = vad_run_index(v, page);
@@ -495,9 +508,34 @@ uint32_t region_create_initial(vas_process *p)
         vad_free(v);
         return VAS_STATUS_NO_MEMORY;
     }
-    v->flags |= VAD_NO_CHANGE;
+    v->flags |= VAD_NO_CHANGE | VAD_SYSTEM;
     account_insert(p, v);
     return VAS_STATUS_SUCCESS;
+}
+
+uint32_t region_allocate_exact(vas_process *p, uint64_t start, uint64_t size, uint32_t flags)
+{
+    if (start < p->shape.lowest || start >= p->shape.vad_limit || size > p->shape.vad_limit - start ||
+        vad_overlaps(&p->vads, start, start + size))
+        return VAS_STATUS_CONFLICTING_ADDRESSES;
+    vad *v = vad_new(start, start + size, VAS_PAGE_READWRITE, VAS_MEM_PRIVATE);
+    if (!v)
+        return VAS_STATUS_NO_MEMORY;
+    uint32_t status = commit_charge(p, size);
+    if (status) {
+        vad_free(v);
+        return status;
+    }
+    v->runs[0].protect = VAS_PAGE_READWRITE;
+    v->committed_pages = pages_of(p, size);
+    v->flags = flags;
+    account_insert(p, v);
+    return VAS_STATUS_SUCCESS;
+}
+
+void region_release_exact(vas_process *p, vad *v)
+{
+    release_range(p, v, v->start, v->end); /* a whole allocation: nothing to split, cannot fail */
 }
 
 static void sum_charged(vad *v, void *context)

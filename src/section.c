@@ -61,6 +61,7 @@
 #define SECTION_MAP_ANY_EXECUTE (VAS_SECTION_MAP_EXECUTE | VAS_FILE_MAP_EXECUTE)
 #define STATUS_PRIVILEGE_NOT_HELD 0xC0000061u
 #define STATUS_DISK_FULL 0xC000007Fu
+#define STATUS_OBJECT_PATH_NOT_FOUND 0xC000003Au
 
 /* ---- Protections and rights ------------------------------------------------------------------ */
 
@@ -220,7 +221,7 @@ static bool write_back(control_area *c, uint64_t index, uint64_t frame)
 static void write_back_parked(control_area *c)
 {
     physical_memory *pm = &c->machine->physical;
-    for (uint64_t frame = pm->list_head[FRAME_MODIFIED], next; c->ops && frame; frame = next) {
+    for (uint64_t frame = pm->list_head[FRAME_MODIFIED], next; c->ops && !c->image && frame; frame = next) {
         next = pm->pfn[frame].next;
         const pfn_entry *e = &pm->pfn[frame];
         if (e->is_prototype && e->control == c && write_back(c, e->pte_address, frame))
@@ -295,6 +296,10 @@ static void control_destroy(control_area *c)
         c->next->prev = c->prev;
     free(c->prototype);
     free(c->path);
+    if (c->image) {
+        pe_free(c->image);
+        free(c->image);
+    }
     free(c);
 }
 
@@ -331,14 +336,6 @@ static vas_section *create_failed(vas_machine *m, uint32_t status, const vas_bac
     return NULL;
 }
 
-/* Who a file is: host files are told apart by device and inode, so that every section over one
-   file shares one control area; a caller's store is a file of its own. */
-typedef struct file_identity {
-    bool known;
-    bool writable;                    /* opened for writing */
-    uint64_t device, inode;
-    const char *path;
-} file_identity;
 
 /* The control area for a section of `size` bytes over ops/file (NULL: the paging file). Takes
    the file: when a control area for it exists, the file's handle goes (or replaces the control
@@ -347,7 +344,8 @@ static control_area *control_for(vas_machine *m, const vas_backing_ops *ops, voi
                                  uint64_t size, uint64_t initial)
 {
     for (control_area *c = m->controls; id->known && c; c = c->next) {
-        if (!c->host_file || c->device != id->device || c->inode != id->inode)
+        if (!c->host_file || c->device != id->device || c->inode != id->inode || (c->image != NULL) != id->image ||
+            c->delta != id->delta)
             continue;
         if (!control_grow(c, size))
             return NULL;
@@ -509,7 +507,7 @@ vas_section *vas_create_file_mapping(vas_machine *m, const char *file_path, uint
     if (!file)
         return create_failed(NULL, VAS_STATUS_NO_MEMORY, NULL, NULL);
     file_identity id = {true, (access_of(protect) & ACCESS_W) != 0, (uint64_t)st.st_dev, (uint64_t)st.st_ino,
-                        file_path};
+                        file_path, false, 0};
     return create_section(m, &host_file_ops, file, (uint64_t)st.st_size, &id, protect, maximum_size, name);
 }
 
@@ -624,8 +622,26 @@ uint64_t view_count_committed(const vad *v, uint64_t first, uint64_t count)
 uint64_t vad_charged_pages(const vad *v)
 {
     if (v->view)
-        return v->view->cow_charged ? (v->end - v->start) >> v->view->process->page_shift : 0;
-    return v->flags & VAD_NO_CHANGE ? 0 : v->committed_pages;
+        return v->view->charged_pages;
+    return v->flags & VAD_SYSTEM ? 0 : v->committed_pages;
+}
+
+/* Links a new view (its VAD's runs set) to its section and into the process. Cannot fail. */
+static void attach_view(vas_process *p, section_object *s, vad *v, section_view *view, uint64_t first_page,
+                        uint64_t charged_pages)
+{
+    control_area *c = s->control;
+    *view = (section_view){s, p, v, first_page, charged_pages, c->views, NULL};
+    if (c->views)
+        c->views->prev = view;
+    c->views = view;
+    c->view_count++;
+    s->view_count++;
+    v->view = view;
+    vad_insert(&p->vads, v);
+    p->virtual_size += v->end - v->start;
+    if (p->virtual_size > p->peak_virtual_size)
+        p->peak_virtual_size = p->virtual_size;
 }
 
 uint64_t vas_map_view_of_file(vas_process *p, vas_section *h, uint32_t desired_access, uint64_t offset,
@@ -687,18 +703,7 @@ uint64_t vas_map_view_of_file(vas_process *p, vas_section *h, uint32_t desired_a
     }
     v->runs[0].protect = v->allocation_protect;
     v->committed_pages = length >> p->page_shift;
-    control_area *c = s->control;
-    *view = (section_view){s, p, v, offset >> p->page_shift, copies, c->views, NULL};
-    if (c->views)
-        c->views->prev = view;
-    c->views = view;
-    c->view_count++;
-    s->view_count++;
-    v->view = view;
-    vad_insert(&p->vads, v);
-    p->virtual_size += length;
-    if (p->virtual_size > p->peak_virtual_size)
-        p->peak_virtual_size = p->virtual_size;
+    attach_view(p, s, v, view, offset >> p->page_shift, copies ? length >> p->page_shift : 0);
     process_leave(p, true);
     return start;
 }
@@ -710,8 +715,9 @@ void view_detach(vas_process *p, vad *v)
     control_area *c = s->control;
     pagetable_unmap(p, v->start, v->end);
     tlb_walked(p);
-    if (view->cow_charged)
-        commit_release(p, v->end - v->start);
+    commit_release(p, view->charged_pages << p->page_shift);
+    if (v->type == VAS_MEM_IMAGE)
+        loader_forget_module(p, v->start);
     if (view->prev)
         view->prev->next = view->next;
     else
@@ -726,24 +732,29 @@ void view_detach(vas_process *p, vad *v)
     section_release_if_unused(s);
 }
 
+bool vas_unmap_view_locked(vas_process *p, uint64_t address)
+{
+    vad *v = address <= p->shape.highest ? vad_find(&p->vads, address) : NULL;
+    if (!v || !v->view)
+        return false;
+    vad_remove(&p->vads, v);
+    p->virtual_size -= v->end - v->start;
+    view_detach(p, v);
+    vad_free(v);
+    return true;
+}
+
 int vas_unmap_view_of_file(vas_process *p, uint64_t base)
 {
     if (process_enter(p)) {
         vas_set_last_error(VAS_ERROR_INVALID_HANDLE);
         return 0;
     }
-    vad *v = base <= p->shape.highest ? vad_find(&p->vads, base) : NULL;
-    if (!v || !v->view) {
-        process_leave(p, false);
+    bool unmapped = vas_unmap_view_locked(p, base);
+    process_leave(p, unmapped);
+    if (!unmapped)
         vas_set_last_error(vas_nt_status_to_dos_error(VAS_STATUS_NOT_MAPPED_VIEW));
-        return 0;
-    }
-    vad_remove(&p->vads, v);
-    p->virtual_size -= v->end - v->start;
-    view_detach(p, v);
-    vad_free(v);
-    process_leave(p, true);
-    return 1;
+    return unmapped;
 }
 
 /* After a page was written to its file: every process PTE mapping the frame loses its Dirty
@@ -784,7 +795,7 @@ int vas_flush_view_of_file(vas_process *p, uint64_t base, uint64_t size)
         end = size ? align_up(base + size, p->page_size) : v->end;
     control_area *c = v && v->view ? v->view->section->control : NULL;
     physical_memory *pm = &p->machine->physical;
-    for (uint64_t va = start; !status && c->ops && va < end; va += p->page_size) {
+    for (uint64_t va = start; !status && c->ops && !c->image && va < end; va += p->page_size) {
         uint64_t index = proto_index(v, (va - v->start) >> p->page_shift), proto = c->prototype[index];
         if (!(proto & (PTE_VALID | PTE_TRANSITION)))
             continue;
@@ -829,6 +840,138 @@ size_t vas_get_mapped_file_name(vas_process *p, uint64_t address, char *buffer, 
     if (status)
         vas_set_last_error(vas_nt_status_to_dos_error(status));
     return length;
+}
+
+/* ---- Images ---------------------------------------------------------------------------------
+ * An image section is a control area of its own (per file and per relocation delta) whose pages
+ * are laid out from the PE file by pe.c; its view is MEM_IMAGE with AllocationProtect
+ * PAGE_EXECUTE_WRITECOPY and each page the protection of its PE section. Image pages are never
+ * written back to the file: a written shared page pages to a paging file, and a written
+ * write-copy page becomes the process's own copy. */
+
+/* Sets the runs of an image view from the section table: the headers read-only, each section
+   its protection, anything else no-access. Returns the write-copy pages, or UINT64_MAX when the
+   host is out of memory. */
+static uint64_t lay_out_image(vad *v, const pe_image *img, uint32_t page_shift)
+{
+    uint64_t pages = (v->end - v->start) >> page_shift, headers = align_up(img->size_of_headers,
+                                                                            img->section_alignment) >> page_shift;
+    v->runs[0].protect = VAS_PAGE_NOACCESS;
+    v->committed_pages = pages;
+    if (!vad_reserve_runs(v, 2 * img->section_count + 4) ||
+        !vad_set_pages(v, page_shift, 0, headers < pages ? headers : pages, VAS_PAGE_READONLY))
+        return UINT64_MAX;
+    uint64_t write_copy = 0;
+    for (uint32_t i = 0; i < img->section_count; i++) {
+        const pe_section *sec = &img->sections[i];
+        uint64_t first = sec->rva >> page_shift;
+        uint64_t end = align_up((uint64_t)sec->rva + sec->virtual_size, img->section_alignment) >> page_shift;
+        uint32_t protect = pe_section_protect(sec->characteristics);
+        if (end > pages)
+            end = pages;
+        if (first >= end)
+            continue;
+        if (!vad_set_pages(v, page_shift, first, end - first, protect))
+            return UINT64_MAX;
+        write_copy += protect_is_write_copy(protect) ? end - first : 0;
+    }
+    return write_copy;
+}
+
+uint32_t image_map(vas_process *p, const vas_backing_ops *ops, void *file, uint64_t file_size, const char *path,
+                   const file_identity *identity, image_mapping *out)
+{
+    vas_machine *m = p->machine;
+    pe_file f = {ops, file, file_size};
+    pe_image img;
+    uint32_t status = pe_parse(&f, p->page_size, &img);
+    if (!status && img.pe32_plus && p->bits == 32)
+        status = VAS_STATUS_INVALID_IMAGE_FORMAT; /* a 64-bit image in a 32-bit process */
+    if (status) {
+        if (ops->close)
+            ops->close(file);
+        return status;
+    }
+    /* At the preferred base when that range is free, else wherever a base-0 view would go. */
+    uint64_t size = align_up(img.size_of_image, p->page_size), base = img.image_base;
+    uint64_t limit = p->shape.vad_limit;
+    if (!img.pe32_plus && limit > 0x100000000ull)
+        limit = 0x100000000ull;
+    bool at_base = base >= p->shape.lowest && base < limit && size <= limit - base &&
+                   !vad_overlaps(&p->vads, base, base + size);
+    if (!at_base && !img.relocatable)
+        status = VAS_STATUS_CONFLICTING_ADDRESSES; /* no relocations: it loads at its base or not at all */
+    else if (!at_base && !vad_find_free(&p->vads, size, GRANULARITY, p->shape.lowest, limit, false, &base))
+        status = VAS_STATUS_NO_MEMORY;
+    vad *v = status ? NULL : vad_new(base, base + size, VAS_PAGE_EXECUTE_WRITECOPY, VAS_MEM_IMAGE);
+    section_view *view = v ? malloc(sizeof *view) : NULL;
+    section_object *s = view ? calloc(1, sizeof *s) : NULL;
+    pe_image *kept = s ? malloc(sizeof *kept) : NULL;
+    uint64_t charged = kept ? lay_out_image(v, &img, p->page_shift) : UINT64_MAX;
+    if (!status && charged == UINT64_MAX)
+        status = VAS_STATUS_NO_MEMORY;
+    if (!status)
+        status = commit_charge(p, charged << p->page_shift);
+    file_identity id = *identity;
+    id.image = true;
+    id.delta = (int64_t)(base - img.image_base);
+    control_area *c = status ? NULL : control_for(m, ops, &file, &id, img.size_of_image, PROTO_IN_FILE);
+    if (!c) {
+        if (!status) {
+            commit_release(p, charged << p->page_shift);
+            status = VAS_STATUS_NO_MEMORY;
+        }
+        vad_free(v);
+        free(view);
+        free(s);
+        free(kept);
+        pe_free(&img);
+        if (file && ops->close)
+            ops->close(file);
+        return status;
+    }
+    if (c->image) { /* an image already laid out at this delta: share its pages */
+        pe_free(&img);
+        free(kept);
+    } else {
+        *kept = img;
+        c->image = kept;
+        c->delta = id.delta;
+        c->file_bytes = file_size;
+    }
+    *s = (section_object){.magic = SECTION_MAGIC, .machine = m, .next = m->sections,
+                          .protect = VAS_PAGE_EXECUTE_WRITECOPY, .attributes = VAS_SEC_FILE | VAS_SEC_IMAGE,
+                          .size = c->image->size_of_image, .control = c};
+    if (m->sections)
+        m->sections->prev = s;
+    m->sections = s;
+    c->section_count++;
+    attach_view(p, s, v, view, 0, charged);
+    const pe_image *laid = c->image;
+    *out = (image_mapping){base, size, laid->image_base, laid->entry_point ? base + laid->entry_point : 0,
+                           base != laid->image_base, laid};
+    (void)path;
+    return base == laid->image_base ? VAS_STATUS_SUCCESS : VAS_STATUS_IMAGE_NOT_AT_BASE;
+}
+
+uint32_t image_map_path(vas_process *p, const char *path, image_mapping *out)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
+        int err = fd < 0 ? errno : EISDIR;
+        if (fd >= 0)
+            close(fd);
+        uint32_t error = open_error(path, err);
+        return error == VAS_ERROR_FILE_NOT_FOUND ? VAS_STATUS_OBJECT_NAME_NOT_FOUND
+             : error == VAS_ERROR_PATH_NOT_FOUND ? STATUS_OBJECT_PATH_NOT_FOUND
+                                                 : VAS_STATUS_ACCESS_DENIED;
+    }
+    void *file = host_file_wrap(fd);
+    if (!file)
+        return VAS_STATUS_NO_MEMORY;
+    file_identity id = {true, false, (uint64_t)st.st_dev, (uint64_t)st.st_ino, path, true, 0};
+    return image_map(p, &host_file_ops, file, (uint64_t)st.st_size, path, &id, out);
 }
 
 /* ---- Region calls on views ------------------------------------------------------------------ */
@@ -883,6 +1026,15 @@ static bool read_file_page(control_area *c, uint64_t index, uint64_t frame)
     return true;
 }
 
+/* An image page: laid out from its section's file data and relocated (pe.c). */
+static bool read_image_page(control_area *c, uint64_t index, uint64_t frame)
+{
+    physical_memory *pm = &c->machine->physical;
+    uint64_t current = file_size(c);
+    pe_file f = {c->ops, c->file, current < c->file_bytes ? current : c->file_bytes};
+    return pe_read_page(&f, c->image, index << pm->page_shift, physical_bytes(pm, frame), pm->page_size, c->delta);
+}
+
 uint64_t view_page_in(vas_process *p, vad *v, uint64_t page, uint32_t protect, uint32_t *status)
 {
     vas_machine *m = p->machine;
@@ -907,7 +1059,7 @@ uint64_t view_page_in(vas_process *p, vad *v, uint64_t page, uint32_t protect, u
             *status = VAS_STATUS_NO_MEMORY;
             return 0;
         }
-        bool read = in_file ? read_file_page(c, index, frame)
+        bool read = in_file ? (c->image ? read_image_page(c, index, frame) : read_file_page(c, index, frame))
                   : in_pagefile ? pagefile_read(m, file, slot, physical_bytes(pm, frame)) : true;
         if (!read) { /* the page stays where it was; a later touch may succeed */
             physical_release(pm, frame);

@@ -366,7 +366,7 @@ uint64_t ws_trim(vas_process *p, uint64_t want)
 static bool is_file_page(const physical_memory *pm, uint64_t frame)
 {
     const pfn_entry *e = &pm->pfn[frame];
-    return e->is_prototype && e->control->ops;
+    return e->is_prototype && e->control->ops && !e->control->image; /* image pages page to a paging file */
 }
 
 uint64_t ws_write_modified(vas_machine *m, uint64_t max)
