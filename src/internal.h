@@ -513,6 +513,8 @@ VAS_INTERNAL uint32_t stack_guard_hit(vas_process *p, vad *v, uint64_t page);
 VAS_INTERNAL void loader_forget_module(vas_process *p, uint64_t base);
 /* Frees the loader's records of a dying process (its memory goes with its allocations). */
 VAS_INTERNAL void loader_release_all(vas_process *p);
+/* Records the image view at base (mapped by MapViewOfFile of a SEC_IMAGE section) as a module. */
+VAS_INTERNAL void loader_add_image(vas_process *p, const char *path, uint64_t base);
 /* Sets a new process's loader defaults (stack sizes, the placement seed). */
 VAS_INTERNAL void loader_init(vas_process *p, const vas_process_config *config);
 
@@ -670,7 +672,8 @@ typedef struct image_mapping {
 /* Maps a PE file as an image view (the machine lock is held): at its preferred base, else
    relocated (STATUS_IMAGE_NOT_AT_BASE, a success). Takes ops/file (closed on failure). */
 VAS_INTERNAL uint32_t image_map(vas_process *p, const vas_backing_ops *ops, void *file, uint64_t file_size,
-                                const char *path, const file_identity *identity, image_mapping *out);
+                                const char *path, const file_identity *identity, uint64_t wanted_base,
+                                image_mapping *out);
 VAS_INTERNAL uint32_t image_map_path(vas_process *p, const char *path, image_mapping *out);
 
 static inline bool protect_is_write_copy(uint32_t protect)

@@ -101,6 +101,15 @@ static uint32_t load(vas_process *p, const char *path, image_mapping *out)
     return status;
 }
 
+void loader_add_image(vas_process *p, const char *path, uint64_t base)
+{
+    vad *v = vad_find(&p->vads, base);
+    const pe_image *img = v->view->section->control->image;
+    image_mapping m = {v->start, v->end - v->start, img->image_base,
+                       img->entry_point ? v->start + img->entry_point : 0, v->start != img->image_base, img};
+    add_module(p, path ? base_name(path) : "image", path, &m); /* out of memory: not listed */
+}
+
 uint64_t vas_map_image(vas_process *p, const char *path)
 {
     if (process_enter(p))
@@ -127,7 +136,7 @@ uint64_t vas_map_image_ops(vas_process *p, const vas_backing_ops *ops, void *fil
         return (uint64_t)fail(VAS_STATUS_INVALID_HANDLE);
     }
     image_mapping out;
-    uint32_t status = image_map(p, ops, file, file_size, NULL, &(file_identity){0}, &out);
+    uint32_t status = image_map(p, ops, file, file_size, NULL, &(file_identity){0}, 0, &out);
     bool mapped = status == VAS_STATUS_SUCCESS || status == VAS_STATUS_IMAGE_NOT_AT_BASE;
     if (mapped && !add_module(p, name ? name : "image", NULL, &out)) {
         vas_unmap_view_locked(p, out.base);
@@ -228,9 +237,27 @@ static uint64_t secured_bound(const vas_process *p)
     return p->bits == 32 && bound > KUSER_SHARED_DATA ? KUSER_SHARED_DATA : bound;
 }
 
+/* The highest page-aligned place below `below` where size bytes are free: secured pages fill
+   any hole, even one inside a 64 KB granule that a reservation could not use. */
+static bool find_secured(const vas_process *p, uint64_t size, uint64_t below, uint64_t *base)
+{
+    for (uint64_t top = below; top > p->shape.lowest;) {
+        vad *v = vad_last_starting_before(&p->vads, top);
+        uint64_t floor = v ? v->end : p->shape.lowest;
+        if (floor < top && top - floor >= size) {
+            *base = top - size;
+            return true;
+        }
+        if (!v)
+            return false;
+        top = v->start;
+    }
+    return false;
+}
+
 static uint32_t allocate_secured(vas_process *p, uint64_t size, uint64_t below, uint64_t *base)
 {
-    if (!vad_find_free(&p->vads, size, p->page_size, p->shape.lowest, below, true, base))
+    if (!find_secured(p, size, below, base))
         return VAS_STATUS_NO_MEMORY;
     return region_allocate_exact(p, *base, size, VAD_NO_CHANGE);
 }
@@ -282,6 +309,7 @@ static void write_teb(vas_process *p, const thread *t)
     put_pointer(p, t->teb + (wide ? 0x40 : 0x20), p->id);
     put_pointer(p, t->teb + (wide ? 0x48 : 0x24), t->id);
     put_pointer(p, t->teb + (wide ? 0x60 : 0x30), p->peb);
+    put_pointer(p, t->teb + (wide ? 0x1478 : 0xE0C), t->deallocation_stack); /* DeallocationStack */
 }
 
 static thread *find_thread(vas_process *p, uint32_t id)
@@ -297,14 +325,30 @@ uint32_t stack_guard_hit(vas_process *p, vad *v, uint64_t page)
     thread *t = p->threads;
     while (t && t->deallocation_stack != v->start)
         t = t->next;
-    uint64_t below = page - p->page_size;
+    uint64_t P = p->page_size, below = page - P;
+    if (below - P <= v->start) {
+        /* No room for another guard above the bottom page: the page just above the bottom is
+           committed for the exception's handler and becomes the limit, and the thread overflows
+           (as MiCheckForUserStackOverflow does). The bottom page is never committed. */
+        uint64_t limit = v->start + P;
+        uint32_t status = VAS_STATUS_SUCCESS;
+        if (limit < page && vad_count_committed(v, p->page_shift, 1, 1) == 0) {
+            if (!(status = commit_charge(p, P)) && !vad_set_pages(v, p->page_shift, 1, 1, VAS_PAGE_READWRITE)) {
+                commit_release(p, P);
+                status = VAS_STATUS_NO_MEMORY;
+            }
+        }
+        if (t && !status) {
+            t->stack_limit = limit;
+            put_pointer(p, t->teb + (p->bits == 64 ? 0x10 : 0x08), limit);
+        }
+        return status ? status : VAS_STATUS_STACK_OVERFLOW;
+    }
     if (t) {
         t->stack_limit = page;
         put_pointer(p, t->teb + (p->bits == 64 ? 0x10 : 0x08), page);
     }
-    if (below <= v->start)
-        return VAS_STATUS_STACK_OVERFLOW; /* the bottom page is never committed */
-    uint32_t status = commit_charge(p, p->page_size);
+    uint32_t status = commit_charge(p, P);
     if (status)
         return status;
     uint64_t index = (below - v->start) >> p->page_shift;
@@ -327,42 +371,62 @@ static uint32_t create_thread(vas_process *p, uint64_t reserve, uint64_t commit,
         reserve = p->stack_reserve;
     if (commit == 0)
         commit = p->stack_commit;
-    if (reserve > p->shape.vad_limit || commit > p->shape.vad_limit)
-        return VAS_STATUS_NO_MEMORY;
     commit = align_up(commit, page);
-    /* A commit at least the reserve makes the reserve the commit rounded up to 1 MB; there is
-       always room for the guard page and the bottom page that is never committed. */
-    if (commit + 2 * page > reserve)
-        reserve = align_up(commit + 2 * page, 0x100000);
+    /* As BaseCreateStack: a commit at least the reserve makes the reserve the commit rounded up
+       to 1 MB; a guard page goes below the commit only where the reserve leaves room. */
+    if (commit >= reserve)
+        reserve = align_up(commit, 0x100000);
     reserve = align_up(reserve, GRANULARITY);
     thread *t = calloc(1, sizeof *t);
     if (!t)
         return VAS_STATUS_NO_MEMORY;
-    uint64_t teb_size = (p->bits == 64 ? 2 : 1) * (page < 0x1000 ? 0x1000 : page);
-    teb_size = align_up(teb_size, page);
-    uint64_t base = 0, size = reserve;
-    uint32_t status = allocate_secured(p, teb_size, p->peb ? p->peb : secured_bound(p), &t->teb);
+    /* The TEB: 0x2000 bytes for a 64-bit thread, 0x1000 for a 32-bit one; a WOW64 thread has
+       both, the 32-bit one (the one its code sees) 0x2000 bytes in. */
+    bool wow64 = p->bits == 32 && p->machine->layout->native_bits == 64;
+    uint64_t teb_size = align_up(p->bits == 64 ? 0x2000 : wow64 ? 0x3000 : 0x1000, page);
+    /* Both places are found, and the commit is known to fit, before either is taken: a thread
+       that cannot be made changes nothing. TEBs go top-down below the PEB, into the highest free
+       pages; the stack goes bottom-up, below the TEB. */
+    uint64_t base = 0, size = reserve, teb_base = 0;
+    uint64_t high = p->shape.vad_limit;
+    vas_machine *m = p->machine;
+    uint32_t status = find_secured(p, teb_size, p->peb ? p->peb : secured_bound(p), &teb_base)
+                          ? VAS_STATUS_SUCCESS : VAS_STATUS_NO_MEMORY;
+    if (!status && reserve <= p->shape.vad_limit && reserve > 0 &&
+        !vad_find_free(&p->vads, reserve, GRANULARITY, p->shape.lowest, teb_base, false, &base) &&
+        vad_find_free(&p->vads, reserve, GRANULARITY, p->shape.lowest, high, false, &base))
+        status = VAS_STATUS_NO_MEMORY; /* room only where the TEB would go */
+    if (!status && reserve > p->shape.vad_limit - p->shape.lowest)
+        status = VAS_STATUS_INVALID_PARAMETER_4; /* what NtAllocateVirtualMemory says of it */
+    if (!status && teb_size + commit + page > m->commit_limit - m->commit_total)
+        status = VAS_STATUS_COMMITMENT_LIMIT;
+    base = 0;
     if (!status)
         status = region_allocate(p, &base, 0, &size, VAS_MEM_RESERVE, VAS_PAGE_READWRITE, NULL);
+    if (!status && base + size > teb_base && base < teb_base + teb_size) {
+        region_release_exact(p, vad_find(&p->vads, base));
+        status = VAS_STATUS_NO_MEMORY;
+    }
     if (!status) {
         uint64_t top = base + size, guard = top - commit - page;
         uint64_t b = top - commit, s = commit;
         status = region_allocate(p, &b, 0, &s, VAS_MEM_COMMIT, VAS_PAGE_READWRITE, NULL);
         b = guard, s = page;
-        if (!status)
+        if (!status && size > commit)
             status = region_allocate(p, &b, 0, &s, VAS_MEM_COMMIT, VAS_PAGE_READWRITE | VAS_PAGE_GUARD, NULL);
+        if (!status)
+            status = region_allocate_exact(p, teb_base, teb_size, VAD_NO_CHANGE);
         if (status) {
             region_release_exact(p, vad_find(&p->vads, base));
         } else {
             vad_find(&p->vads, base)->flags |= VAD_STACK;
+            t->teb = teb_base + (wow64 ? 0x2000 : 0);
             t->stack_base = top;
             t->stack_limit = top - commit;
             t->deallocation_stack = base;
         }
     }
     if (status) {
-        if (t->teb)
-            region_release_exact(p, vad_find(&p->vads, t->teb));
         free(t);
         return status;
     }
@@ -529,13 +593,14 @@ vas_process *vas_process_create_from_image(vas_machine *m, const char *exe_path,
     if (!p)
         return NULL;
     process_enter(p);
+    /* As CreateProcess and the loader do it: the executable, the PEB, the heap and the first
+       thread's stack, and only then the DLLs (ntdll's loader maps them in the new thread). */
     image_mapping exe;
     status = load(p, exe_path, &exe);
-    if (!status || status == VAS_STATUS_IMAGE_NOT_AT_BASE) {
-        p->image_base = exe.base;
-        status = load_imports(p, exe_path, config->dll_path);
-    }
+    if (status == VAS_STATUS_IMAGE_NOT_AT_BASE)
+        status = VAS_STATUS_SUCCESS;
     if (!status) {
+        p->image_base = exe.base;
         if (stack_reserve)
             p->stack_reserve = stack_reserve;
         if (stack_commit)
@@ -557,6 +622,7 @@ vas_process *vas_process_create_from_image(vas_machine *m, const char *exe_path,
     if (!status) {
         p->main_thread_id = t->id;
         write_peb(p);
+        status = load_imports(p, exe_path, config->dll_path);
     }
     process_leave(p, true);
     if (status) {

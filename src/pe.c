@@ -10,7 +10,9 @@
  *
  * Invariants of a parsed image: sections are sorted by RVA, do not overlap, lie inside
  * SizeOfImage and after the headers; their raw data lies inside the file; every fixup lies
- * inside SizeOfImage; SizeOfImage and every RVA fit in 32 bits.
+ * inside SizeOfImage; SizeOfImage and every RVA fit in 32 bits. An image whose sections are
+ * aligned below the page size ("low alignment") has each section's data at its own RVA in the
+ * file, and is mapped as the file lies (one write-copy region, section.c).
  */
 #include "internal.h"
 
@@ -202,7 +204,8 @@ uint32_t pe_parse(const pe_file *f, uint32_t page_size, pe_image *img)
     }
     uint32_t header_end = nt_offset + 24 + optional_size + 40 * sections;
     if (!power_of_two(img->section_alignment) || !power_of_two(img->file_alignment) ||
-        img->file_alignment > img->section_alignment || img->section_alignment < page_size ||
+        img->file_alignment > img->section_alignment ||
+        (img->section_alignment < page_size && img->section_alignment != img->file_alignment) ||
         img->image_base % GRANULARITY || img->image_base == 0 ||
         (!img->pe32_plus && img->image_base + img->size_of_image > 0x100000000ull) ||
         img->image_base > UINT64_MAX - img->size_of_image || img->size_of_image == 0 ||
@@ -242,6 +245,12 @@ uint32_t pe_parse(const pe_file *f, uint32_t page_size, pe_image *img)
             return VAS_STATUS_INVALID_IMAGE_FORMAT;
         }
         next_free = end;
+        /* Sections aligned below the page size: the file is mapped as it lies, so each
+           section's data must sit at its own RVA in the file. */
+        if (img->section_alignment < page_size && s->raw_size && s->raw_offset != s->rva) {
+            pe_free(img);
+            return VAS_STATUS_INVALID_IMAGE_FORMAT;
+        }
     }
     const uint8_t *dirs = o + directories_at;
     uint32_t status = VAS_STATUS_SUCCESS;

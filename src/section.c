@@ -154,18 +154,6 @@ static uint32_t check_create_protect(uint32_t protect, bool file, uint32_t *attr
     return VAS_STATUS_SUCCESS;
 }
 
-/* SEC_IMAGE: the file must be a PE image. Images are not mapped yet (issue 6): a file that
-   starts like one is refused with STATUS_NOT_SUPPORTED, anything else as Windows refuses it. */
-static uint32_t check_image(const vas_backing_ops *ops, void *file, uint64_t size)
-{
-    uint8_t magic[2];
-    if (!ops || size == 0)
-        return VAS_STATUS_INVALID_FILE_FOR_SECTION;
-    if (size < 2 || ops->read(file, 0, magic, 2) != 0 || magic[0] != 'M' || magic[1] != 'Z')
-        return VAS_STATUS_INVALID_IMAGE_NOT_MZ;
-    return VAS_STATUS_NOT_SUPPORTED;
-}
-
 /* The PAGE_* cache modifier a section's views carry. */
 static uint32_t cache_modifier(const section_object *s)
 {
@@ -385,12 +373,25 @@ static vas_section *create_section(vas_machine *m, const vas_backing_ops *ops, v
 {
     uint32_t attributes = 0;
     uint32_t status = check_create_protect(protect, ops != NULL, &attributes);
-    if (!status && (attributes & VAS_SEC_IMAGE))
-        status = check_image(ops, file, current);
+    pe_image *img = NULL;
+    if (!status && (attributes & VAS_SEC_IMAGE)) { /* the file must be an image (pe.c) */
+        img = calloc(1, sizeof *img);
+        status = !ops ? VAS_STATUS_INVALID_FILE_FOR_SECTION : !img ? VAS_STATUS_NO_MEMORY
+               : pe_parse(&(pe_file){ops, file, current}, m->layout->page_size, img);
+        if (status) {
+            free(img);
+            img = NULL;
+        }
+    }
     if (status)
         return create_failed(NULL, status, ops, file);
     pthread_mutex_lock(&m->lock);
     section_object *existing = name ? find_named(m, name) : NULL;
+    if (existing && img) {
+        pe_free(img);
+        free(img);
+        img = NULL;
+    }
     if (existing) { /* the named section, whatever the other arguments say; the handle has the
                        rights this call's protection asks for, as kernel32 opens it */
         vas_section *h = new_handle(existing, rights_of_section(protect_base(protect)));
@@ -404,7 +405,9 @@ static vas_section *create_section(vas_machine *m, const vas_backing_ops *ops, v
     }
     uint32_t page_size = m->physical.page_size;
     uint64_t size = maximum_size;
-    if (ops) {
+    if (img) {
+        size = img->size_of_image; /* an image section is the image, whatever the size asked */
+    } else if (ops) {
         if (!size && !current)
             return create_failed(m, VAS_STATUS_MAPPED_FILE_SIZE_ZERO, ops, file);
         if (!size)
@@ -433,7 +436,18 @@ static vas_section *create_section(vas_machine *m, const vas_backing_ops *ops, v
     section_object *s = calloc(1, sizeof *s);
     char *copy = name && s ? strdup(name) : NULL;
     uint64_t initial = ops ? PROTO_IN_FILE : commit_now ? pte_make_demand_zero(VAS_PAGE_READWRITE) : 0;
-    control_area *c = s && (copy || !name) ? control_for(m, ops, &file, id, size, initial) : NULL;
+    file_identity image_id = *id;
+    image_id.image = img != NULL;
+    control_area *c = s && (copy || !name) ? control_for(m, ops, &file, &image_id, size, initial) : NULL;
+    if (c && img && !c->image) {
+        c->image = img;
+        c->file_bytes = current;
+        img = NULL;
+    }
+    if (img) { /* not kept: failed, or the file's image is laid out already */
+        pe_free(img);
+        free(img);
+    }
     vas_section *h = NULL;
     if (c) {
         *s = (section_object){.magic = SECTION_MAGIC, .machine = m, .next = m->sections, .name = copy,
@@ -626,6 +640,8 @@ uint64_t vad_charged_pages(const vad *v)
     return v->flags & VAD_SYSTEM ? 0 : v->committed_pages;
 }
 
+static uint32_t map_image_section(vas_process *p, section_object *s, uint64_t base, uint64_t *start);
+
 /* Links a new view (its VAD's runs set) to its section and into the process. Cannot fail. */
 static void attach_view(vas_process *p, section_object *s, vad *v, section_view *view, uint64_t first_page,
                         uint64_t charged_pages)
@@ -659,6 +675,17 @@ uint64_t vas_map_view_of_file(vas_process *p, vas_section *h, uint32_t desired_a
         status = VAS_STATUS_INVALID_HANDLE;
     else if (!rights_allow(h->access, protect) || !access_within(protect, s->protect))
         status = VAS_STATUS_ACCESS_DENIED;
+    else if (s->attributes & VAS_SEC_IMAGE) { /* the whole image, laid out as the loader lays it */
+        if (offset || base % GRANULARITY)
+            status = offset % GRANULARITY || base % GRANULARITY ? VAS_STATUS_MAPPED_ALIGNMENT
+                                                                  : VAS_STATUS_INVALID_PARAMETER;
+        else if (!(status = map_image_section(p, s, base, &start)))
+            loader_add_image(p, s->control->path, start);
+        process_leave(p, !status);
+        if (status)
+            vas_set_last_error(vas_nt_status_to_dos_error(status));
+        return status ? 0 : start;
+    }
     else if (offset % GRANULARITY || base % GRANULARITY) /* checked before any overlap */
         status = VAS_STATUS_MAPPED_ALIGNMENT;
     else if (offset >= s->size)
@@ -856,8 +883,12 @@ static uint64_t lay_out_image(vad *v, const pe_image *img, uint32_t page_shift)
 {
     uint64_t pages = (v->end - v->start) >> page_shift, headers = align_up(img->size_of_headers,
                                                                             img->section_alignment) >> page_shift;
-    v->runs[0].protect = VAS_PAGE_NOACCESS;
     v->committed_pages = pages;
+    if (img->section_alignment < (1u << page_shift)) { /* the whole file, one write-copy region */
+        v->runs[0].protect = VAS_PAGE_EXECUTE_WRITECOPY;
+        return pages;
+    }
+    v->runs[0].protect = VAS_PAGE_NOACCESS;
     if (!vad_reserve_runs(v, 2 * img->section_count + 4) ||
         !vad_set_pages(v, page_shift, 0, headers < pages ? headers : pages, VAS_PAGE_READONLY))
         return UINT64_MAX;
@@ -878,46 +909,68 @@ static uint64_t lay_out_image(vad *v, const pe_image *img, uint32_t page_shift)
     return write_copy;
 }
 
+/* Where an image view goes (wanted, else its preferred base when that range is free, else
+   where a view with no base would go, if it can be relocated), and its VAD with the runs of its
+   layout, its write-copy pages charged. */
+static uint32_t new_image_view(vas_process *p, const pe_image *img, uint64_t wanted, vad **out, uint64_t *charged)
+{
+    uint64_t size = align_up(img->size_of_image, p->page_size), base = wanted ? wanted : img->image_base;
+    uint64_t limit = p->shape.vad_limit;
+    if (!img->pe32_plus && limit > 0x100000000ull)
+        limit = 0x100000000ull;
+    bool free_there = base >= p->shape.lowest && base < limit && size <= limit - base &&
+                      !vad_overlaps(&p->vads, base, base + size);
+    if (!free_there && (wanted || !img->relocatable))
+        return VAS_STATUS_CONFLICTING_ADDRESSES; /* no relocations: it loads at its base or not at all */
+    if (!free_there && !vad_find_free(&p->vads, size, GRANULARITY, p->shape.lowest, limit, false, &base))
+        return VAS_STATUS_NO_MEMORY;
+    vad *v = vad_new(base, base + size, VAS_PAGE_EXECUTE_WRITECOPY, VAS_MEM_IMAGE);
+    uint64_t pages = v ? lay_out_image(v, img, p->page_shift) : UINT64_MAX;
+    uint32_t status = pages == UINT64_MAX ? VAS_STATUS_NO_MEMORY : commit_charge(p, pages << p->page_shift);
+    if (status) {
+        vad_free(v);
+        return status;
+    }
+    *out = v;
+    *charged = pages;
+    return VAS_STATUS_SUCCESS;
+}
+
+static uint32_t image_result(vas_process *p, const vad *v, const pe_image *img, image_mapping *out)
+{
+    (void)p;
+    *out = (image_mapping){v->start, v->end - v->start, img->image_base,
+                           img->entry_point ? v->start + img->entry_point : 0, v->start != img->image_base, img};
+    return out->relocated ? VAS_STATUS_IMAGE_NOT_AT_BASE : VAS_STATUS_SUCCESS;
+}
+
 uint32_t image_map(vas_process *p, const vas_backing_ops *ops, void *file, uint64_t file_size, const char *path,
-                   const file_identity *identity, image_mapping *out)
+                   const file_identity *identity, uint64_t wanted, image_mapping *out)
 {
     vas_machine *m = p->machine;
     pe_file f = {ops, file, file_size};
     pe_image img;
+    vad *v = NULL;
+    uint64_t charged = 0;
     uint32_t status = pe_parse(&f, p->page_size, &img);
-    if (!status && img.pe32_plus && p->bits == 32)
-        status = VAS_STATUS_INVALID_IMAGE_FORMAT; /* a 64-bit image in a 32-bit process */
     if (status) {
         if (ops->close)
             ops->close(file);
         return status;
     }
-    /* At the preferred base when that range is free, else wherever a base-0 view would go. */
-    uint64_t size = align_up(img.size_of_image, p->page_size), base = img.image_base;
-    uint64_t limit = p->shape.vad_limit;
-    if (!img.pe32_plus && limit > 0x100000000ull)
-        limit = 0x100000000ull;
-    bool at_base = base >= p->shape.lowest && base < limit && size <= limit - base &&
-                   !vad_overlaps(&p->vads, base, base + size);
-    if (!at_base && !img.relocatable)
-        status = VAS_STATUS_CONFLICTING_ADDRESSES; /* no relocations: it loads at its base or not at all */
-    else if (!at_base && !vad_find_free(&p->vads, size, GRANULARITY, p->shape.lowest, limit, false, &base))
-        status = VAS_STATUS_NO_MEMORY;
-    vad *v = status ? NULL : vad_new(base, base + size, VAS_PAGE_EXECUTE_WRITECOPY, VAS_MEM_IMAGE);
-    section_view *view = v ? malloc(sizeof *view) : NULL;
+    if (img.pe32_plus && p->bits == 32)
+        status = VAS_STATUS_INVALID_IMAGE_FORMAT; /* a 64-bit image in a 32-bit process */
+    if (!status)
+        status = new_image_view(p, &img, wanted, &v, &charged);
+    section_view *view = status ? NULL : malloc(sizeof *view);
     section_object *s = view ? calloc(1, sizeof *s) : NULL;
     pe_image *kept = s ? malloc(sizeof *kept) : NULL;
-    uint64_t charged = kept ? lay_out_image(v, &img, p->page_shift) : UINT64_MAX;
-    if (!status && charged == UINT64_MAX)
-        status = VAS_STATUS_NO_MEMORY;
-    if (!status)
-        status = commit_charge(p, charged << p->page_shift);
     file_identity id = *identity;
     id.image = true;
-    id.delta = (int64_t)(base - img.image_base);
-    control_area *c = status ? NULL : control_for(m, ops, &file, &id, img.size_of_image, PROTO_IN_FILE);
+    id.delta = v ? (int64_t)(v->start - img.image_base) : 0;
+    control_area *c = kept ? control_for(m, ops, &file, &id, img.size_of_image, PROTO_IN_FILE) : NULL;
     if (!c) {
-        if (!status) {
+        if (v) {
             commit_release(p, charged << p->page_shift);
             status = VAS_STATUS_NO_MEMORY;
         }
@@ -947,14 +1000,11 @@ uint32_t image_map(vas_process *p, const vas_backing_ops *ops, void *file, uint6
     m->sections = s;
     c->section_count++;
     attach_view(p, s, v, view, 0, charged);
-    const pe_image *laid = c->image;
-    *out = (image_mapping){base, size, laid->image_base, laid->entry_point ? base + laid->entry_point : 0,
-                           base != laid->image_base, laid};
     (void)path;
-    return base == laid->image_base ? VAS_STATUS_SUCCESS : VAS_STATUS_IMAGE_NOT_AT_BASE;
+    return image_result(p, v, c->image, out);
 }
 
-uint32_t image_map_path(vas_process *p, const char *path, image_mapping *out)
+static uint32_t image_map_path_at(vas_process *p, const char *path, uint64_t wanted, image_mapping *out)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
@@ -971,7 +1021,44 @@ uint32_t image_map_path(vas_process *p, const char *path, image_mapping *out)
     if (!file)
         return VAS_STATUS_NO_MEMORY;
     file_identity id = {true, false, (uint64_t)st.st_dev, (uint64_t)st.st_ino, path, true, 0};
-    return image_map(p, &host_file_ops, file, (uint64_t)st.st_size, path, &id, out);
+    return image_map(p, &host_file_ops, file, (uint64_t)st.st_size, path, &id, wanted, out);
+}
+
+uint32_t image_map_path(vas_process *p, const char *path, image_mapping *out)
+{
+    return image_map_path_at(p, path, 0, out);
+}
+
+/* MapViewOfFile of a SEC_IMAGE section: the whole image, at its preferred base (or `base`)
+   sharing the section's pages; elsewhere relocated, through a control area of that delta. */
+static uint32_t map_image_section(vas_process *p, section_object *s, uint64_t base, uint64_t *start)
+{
+    const pe_image *img = s->control->image;
+    vad *v = NULL;
+    uint64_t charged = 0;
+    uint32_t status = img->pe32_plus && p->bits == 32 ? VAS_STATUS_INVALID_IMAGE_FORMAT
+                                                      : new_image_view(p, img, base, &v, &charged);
+    if (status)
+        return status;
+    section_view *view = v->start == img->image_base ? malloc(sizeof *view) : NULL;
+    if (view) {
+        attach_view(p, s, v, view, 0, charged);
+        *start = v->start;
+        return VAS_STATUS_SUCCESS;
+    }
+    /* Relocated (or out of memory): a view of the file laid out at that delta. */
+    uint64_t at = v->start;
+    bool relocated = v->start != img->image_base;
+    commit_release(p, charged << p->page_shift);
+    vad_free(v);
+    if (!relocated)
+        return VAS_STATUS_NO_MEMORY;
+    if (!s->control->path)
+        return VAS_STATUS_CONFLICTING_ADDRESSES; /* a caller's store: one layout only */
+    image_mapping out;
+    status = image_map_path_at(p, s->control->path, at, &out);
+    *start = out.base;
+    return status == VAS_STATUS_IMAGE_NOT_AT_BASE ? VAS_STATUS_SUCCESS : status;
 }
 
 /* ---- Region calls on views ------------------------------------------------------------------ */
