@@ -143,12 +143,15 @@ void table_row(table *t, ...)
 static const char *header_text(const char *header) { return header[0] == '>' ? header + 1 : header; }
 
 /* One line of the table: cells padded to their column's width, two spaces apart, no trailing
-   spaces. */
+   spaces (empty cells at the end of a line are left out). */
 static void print_line(const table *t, const size_t *widths, const char *const *cells)
 {
+    size_t columns = t->columns;
+    while (columns > 1 && cells[columns - 1][0] == '\0' && t->headers[columns - 1][0] != '>')
+        columns--;
     printf("  ");
-    for (size_t c = 0; c < t->columns; c++) {
-        bool last = c + 1 == t->columns, right = t->headers[c][0] == '>';
+    for (size_t c = 0; c < columns; c++) {
+        bool last = c + 1 == columns, right = t->headers[c][0] == '>';
         int width = (int)widths[c];
         if (right)
             printf("%*s", width, cells[c]);

@@ -35,7 +35,7 @@ void print_text(const char *format, ...) __attribute__((format(printf, 1, 2)));
  * A header starting with '>' right-aligns its column. Cells are copied, so a row may be built
  * from temporaries. Rows past TABLE_MAX_ROWS are counted and reported, not printed. */
 #define TABLE_MAX_COLUMNS 8
-#define TABLE_MAX_ROWS 24
+#define TABLE_MAX_ROWS 40
 #define TABLE_CELL_SIZE 48
 
 typedef struct table {

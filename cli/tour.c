@@ -99,16 +99,26 @@ static const char *vmmap_type(vas_process *process, const vas_memory_basic_infor
     }
 }
 
+/* What a walk may say about a region beyond what VirtualQuery says: VMMap's finer type (Heap,
+   Stack) and its Details column. `type` starts as the VirtualQuery-based name and may be
+   replaced; `details` starts empty. */
+typedef void (*region_notes)(void *context, const vas_memory_basic_information *region, const char **type,
+                             char *details, size_t size);
+
 /* The VirtualQuery walk, as VMMap shows it: one row per region from `from` up to the first
    region starting at or past `to`, or to the top of user space. A free region that starts
-   inside a granule is split at the granule's end, into its Unusable part and the Free rest. */
-static void print_walk(vas_process *process, uint64_t from, uint64_t to)
+   inside a granule is split at the granule's end, into its Unusable part and the Free rest.
+   With `notes`, the table gains a Details column. */
+static void print_walk_noted(vas_process *process, uint64_t from, uint64_t to, region_notes notes, void *context)
 {
     vas_system_info system;
     vas_get_system_info(process, &system);
     int bits = vas_process_bits(process);
     table t;
-    table_begin(&t, "Address", "Size", "State", "Protect", "Type", "Allocation base", NULL);
+    if (notes)
+        table_begin(&t, "Address", "Size", "State", "Protect", "Type", "Allocation base", "Details", NULL);
+    else
+        table_begin(&t, "Address", "Size", "State", "Protect", "Type", "Allocation base", NULL);
     vas_memory_basic_information region;
     for (uint64_t address = from;
          address < to && vas_virtual_query(process, address, &region, sizeof region);) {
@@ -121,14 +131,22 @@ static void print_walk(vas_process *process, uint64_t from, uint64_t to)
             if (granule_end < end)
                 end = granule_end;
         }
+        char details[TABLE_CELL_SIZE] = "";
+        if (notes)
+            notes(context, &region, &type, details, sizeof details);
         int is_free = region.state == VAS_MEM_FREE;
         table_row(&t, address_label(region.base_address, bits).s,
                   size_label(end - region.base_address).s, vas_state_name(region.state),
                   protect_label(region.protect).s, type,
-                  is_free ? "-" : address_label(region.allocation_base, bits).s);
+                  is_free ? "-" : address_label(region.allocation_base, bits).s, details);
         address = end;
     }
     table_print(&t);
+}
+
+static void print_walk(vas_process *process, uint64_t from, uint64_t to)
+{
+    print_walk_noted(process, from, to, NULL, NULL);
 }
 
 /* One attempted call, shown as Windows code would write it, with the error the library left in
@@ -1467,20 +1485,29 @@ static void close_data_file(data_file *f)
     f->fd = -1;
 }
 
+/* A new directory of the tour's own under $TMPDIR (or /tmp), named by mkdtemp; 0 (reported) if
+   it cannot be made. */
+static int make_temp_directory(char *directory, size_t size)
+{
+    const char *tmp = getenv("TMPDIR");
+    if (!tmp || !*tmp || strlen(tmp) > size - 32)
+        tmp = "/tmp";
+    snprintf(directory, size, "%s/vas-tour-XXXXXX", tmp);
+    if (!mkdtemp(directory)) {
+        fprintf(stderr, "vas tour: cannot make a directory under %s: %s\n", tmp, strerror(errno));
+        problems++;
+        return 0;
+    }
+    return 1;
+}
+
 /* Writes NOTES_BYTES of text, lines of NOTES_LINE bytes: "notes.txt, line 001......\n". */
 static int make_data_file(data_file *f)
 {
     f->named = 0;
     f->fd = -1;
-    const char *tmp = getenv("TMPDIR");
-    if (!tmp || !*tmp || strlen(tmp) > sizeof f->directory - 32)
-        tmp = "/tmp";
-    snprintf(f->directory, sizeof f->directory, "%s/vas-tour-XXXXXX", tmp);
-    if (!mkdtemp(f->directory)) {
-        fprintf(stderr, "vas tour: cannot make a directory under %s: %s\n", tmp, strerror(errno));
-        problems++;
+    if (!make_temp_directory(f->directory, sizeof f->directory))
         return 0;
-    }
     snprintf(f->path, sizeof f->path, "%s/notes.txt", f->directory);
     f->named = 1;
     FILE *out = fopen(f->path, "wb");
@@ -2016,6 +2043,953 @@ static void tour_sections(void)
     close_data_file(&t.file);
 }
 
+/* ---- 10. Images: a program, its DLLs and its threads' stacks -------------------------------- */
+
+/* The tour's PE files. With no Windows linker at hand, the tour writes them itself: small but
+   valid PE32 images, laid out as a linker lays them out. Each section takes one page in memory
+   (SectionAlignment) and one 512-byte unit in the file (FileAlignment), in this order. */
+#define PE_NT_OFFSET 0x80u          /* e_lfanew: the PE signature, after the DOS stub */
+#define PE_HEADERS_SIZE 0x400u      /* SizeOfHeaders */
+#define PE_FILE_ALIGNMENT 0x200u
+#define PE_SECTION_ALIGNMENT 0x1000u
+#define PE_OPTIONAL_SIZE 0xE0u      /* IMAGE_OPTIONAL_HEADER32, with its 16 data directories */
+#define PE_TEXT_RVA 0x1000u
+#define PE_RDATA_RVA 0x2000u
+#define PE_DATA_RVA 0x3000u
+#define PE_RELOC_RVA 0x4000u
+#define PE_MAX_SECTIONS 4
+#define PE_MAX_IMAGE 0x5000u        /* the largest SizeOfImage */
+#define PE_MAX_FILE (PE_HEADERS_SIZE + PE_MAX_SECTIONS * PE_FILE_ALIGNMENT)
+#define PE_STACK_RESERVE 0x100000u  /* the header's stack and heap sizes: the linkers' defaults */
+#define PE_STACK_COMMIT 0x1000u
+/* .data: two pointers, which a DLL's relocations list (a const char * to the string at the start
+   of .rdata, and a function pointer to the entry point), then a global string. */
+#define PE_DATA_MESSAGE 0x0u
+#define PE_DATA_ENTRY 0x4u
+#define PE_DATA_GLOBAL 0x10u
+#define PE_GLOBAL_TEXT "global data, as linked"
+#define PE_GLOBAL_EDIT "global data, rewritten" /* as long as the text it replaces */
+#define PE_SHOWN 32 /* bytes of .rdata shown */
+/* winnt.h */
+#define PE_FILE_RELOCS_STRIPPED 0x0001u
+#define PE_FILE_EXECUTABLE_IMAGE 0x0002u
+#define PE_FILE_32BIT_MACHINE 0x0100u
+#define PE_FILE_DLL 0x2000u
+#define PE_SCN_CNT_CODE 0x00000020u
+#define PE_SCN_CNT_INITIALIZED_DATA 0x00000040u
+#define PE_SCN_MEM_DISCARDABLE 0x02000000u
+#define PE_SCN_MEM_EXECUTE 0x20000000u
+#define PE_SCN_MEM_READ 0x40000000u
+#define PE_SCN_MEM_WRITE 0x80000000u
+#define PE_REL_BASED_HIGHLOW 3u
+#define PE_DIRECTORY_IMPORT 1
+#define PE_DIRECTORY_BASERELOC 5
+#define PE_DIRECTORY_IAT 12
+#define TEB_STACK_BASE 0x04u /* NT_TIB fields of a 32-bit TEB */
+#define TEB_STACK_LIMIT 0x08u
+
+typedef struct pe_section_header {
+    char name[9];
+    uint32_t rva, virtual_size, raw_offset, raw_size, characteristics;
+} pe_section_header;
+
+typedef struct tour_image {
+    const char *name;            /* the file's name */
+    uint32_t image_base;         /* the preferred base */
+    int dll;
+    const char *imports[2];      /* the DLLs it imports, NULL after the last */
+    /* What write_image wrote. */
+    uint32_t size_of_image, file_size, characteristics;
+    size_t section_count;
+    pe_section_header sections[PE_MAX_SECTIONS];
+    char message[PE_SHOWN + 1];  /* the string at the start of .rdata */
+    int named;                   /* the file exists */
+    int fd;                      /* open for reading, -1 if not */
+} tour_image;
+
+enum { IMAGE_APP, IMAGE_KBASE, IMAGE_UBASE, IMAGE_COUNT };
+
+static void put16(uint8_t *at, uint32_t value)
+{
+    at[0] = (uint8_t)value;
+    at[1] = (uint8_t)(value >> 8);
+}
+
+static void put32(uint8_t *at, uint32_t value)
+{
+    put16(at, value);
+    put16(at + 2, value >> 16);
+}
+
+static uint32_t get32(const uint8_t *at) { return (uint32_t)at[0] | (uint32_t)at[1] << 8 | (uint32_t)at[2] << 16 | (uint32_t)at[3] << 24; }
+
+static void add_section(tour_image *img, const char *name, uint32_t rva, uint32_t used, uint32_t characteristics)
+{
+    pe_section_header *s = &img->sections[img->section_count];
+    snprintf(s->name, sizeof s->name, "%s", name);
+    s->rva = rva;
+    s->virtual_size = used;
+    s->raw_offset = PE_HEADERS_SIZE + (uint32_t)img->section_count * PE_FILE_ALIGNMENT;
+    s->raw_size = PE_FILE_ALIGNMENT;
+    s->characteristics = characteristics;
+    img->section_count++;
+}
+
+/* Lays the image out as it will be in memory, then packs it into `file` as a linker would: the
+   headers, then each section's raw data at its PointerToRawData. Returns the file's size. */
+static uint32_t build_image(tour_image *img, uint8_t *file)
+{
+    static uint8_t memory[PE_MAX_IMAGE];
+    memset(memory, 0, sizeof memory);
+    img->section_count = 0;
+    uint32_t base = img->image_base;
+
+    /* .text: the entry point; DllMain returns TRUE (mov eax, 1; ret 12), main returns 0
+       (xor eax, eax; ret), then INT3s, as linkers pad code. */
+    static const uint8_t dll_main[] = {0xB8, 0x01, 0x00, 0x00, 0x00, 0xC2, 0x0C, 0x00};
+    static const uint8_t exe_main[] = {0x33, 0xC0, 0xC3};
+    memset(memory + PE_TEXT_RVA, 0xCC, 16);
+    memcpy(memory + PE_TEXT_RVA, img->dll ? dll_main : exe_main, img->dll ? sizeof dll_main : sizeof exe_main);
+    add_section(img, ".text", PE_TEXT_RVA, 16, PE_SCN_CNT_CODE | PE_SCN_MEM_EXECUTE | PE_SCN_MEM_READ);
+
+    /* .rdata: a string, then the import directory: one descriptor per DLL and an empty one,
+       each DLL's lookup table and address table (empty: nothing is imported by name), its name. */
+    uint8_t *rdata = memory + PE_RDATA_RVA;
+    snprintf(img->message, sizeof img->message, "Hello from %s's .rdata", img->name);
+    memcpy(rdata, img->message, strlen(img->message) + 1);
+    uint32_t count = 0, used = (uint32_t)strlen(img->message) + 1, descriptors = 0x40, iat = 0;
+    while (count < COUNT_OF(img->imports) && img->imports[count])
+        count++;
+    if (count) {
+        uint32_t lookup = descriptors + 20 * (count + 1);
+        iat = lookup + 4 * count;
+        used = iat + 4 * count;
+        for (uint32_t k = 0; k < count; k++) {
+            uint8_t *d = rdata + descriptors + 20 * k;
+            put32(d, PE_RDATA_RVA + lookup + 4 * k); /* OriginalFirstThunk */
+            put32(d + 12, PE_RDATA_RVA + used);      /* Name */
+            put32(d + 16, PE_RDATA_RVA + iat + 4 * k); /* FirstThunk */
+            memcpy(rdata + used, img->imports[k], strlen(img->imports[k]) + 1);
+            used += (uint32_t)strlen(img->imports[k]) + 1;
+        }
+    }
+    add_section(img, ".rdata", PE_RDATA_RVA, used, PE_SCN_CNT_INITIALIZED_DATA | PE_SCN_MEM_READ);
+
+    /* .data: absolute addresses, right for the preferred base only, and a global. */
+    uint8_t *data = memory + PE_DATA_RVA;
+    put32(data + PE_DATA_MESSAGE, base + PE_RDATA_RVA);
+    put32(data + PE_DATA_ENTRY, base + PE_TEXT_RVA);
+    memcpy(data + PE_DATA_GLOBAL, PE_GLOBAL_TEXT, sizeof PE_GLOBAL_TEXT);
+    add_section(img, ".data", PE_DATA_RVA, PE_DATA_GLOBAL + (uint32_t)sizeof PE_GLOBAL_TEXT,
+                PE_SCN_CNT_INITIALIZED_DATA | PE_SCN_MEM_READ | PE_SCN_MEM_WRITE);
+
+    /* .reloc (DLLs): one block for .data's page, a HIGHLOW fixup for each pointer. */
+    if (img->dll) {
+        uint8_t *reloc = memory + PE_RELOC_RVA;
+        put32(reloc, PE_DATA_RVA);
+        put32(reloc + 4, 12);
+        put16(reloc + 8, PE_REL_BASED_HIGHLOW << 12 | PE_DATA_MESSAGE);
+        put16(reloc + 10, PE_REL_BASED_HIGHLOW << 12 | PE_DATA_ENTRY);
+        add_section(img, ".reloc", PE_RELOC_RVA, 12,
+                    PE_SCN_CNT_INITIALIZED_DATA | PE_SCN_MEM_DISCARDABLE | PE_SCN_MEM_READ);
+    }
+    const pe_section_header *last = &img->sections[img->section_count - 1];
+    img->size_of_image = (uint32_t)round_up(last->rva + last->virtual_size, PE_SECTION_ALIGNMENT);
+
+    /* The headers: MS-DOS header and stub, "PE\0\0", the COFF header, the optional header and
+       its data directories, the section table. */
+    static const uint8_t stub[] = {0x0E, 0x1F, 0xBA, 0x0E, 0x00, 0xB4, 0x09, 0xCD, 0x21, 0xB8, 0x01, 0x4C, 0xCD, 0x21};
+    static const char stub_text[] = "This program cannot be run in DOS mode.\r\r\n$";
+    memcpy(memory, "MZ", 2);
+    put16(memory + 0x02, 0x90);  /* e_cblp */
+    put16(memory + 0x04, 3);     /* e_cp */
+    put16(memory + 0x08, 4);     /* e_cparhdr */
+    put16(memory + 0x0C, 0xFFFF); /* e_maxalloc */
+    put16(memory + 0x10, 0xB8);  /* e_sp */
+    put16(memory + 0x18, 0x40);  /* e_lfarlc */
+    put32(memory + 0x3C, PE_NT_OFFSET);
+    memcpy(memory + 0x40, stub, sizeof stub);
+    memcpy(memory + 0x40 + sizeof stub, stub_text, sizeof stub_text - 1);
+    uint8_t *nt = memory + PE_NT_OFFSET, *coff = nt + 4, *optional = coff + 20;
+    memcpy(nt, "PE\0\0", 4);
+    img->characteristics = PE_FILE_EXECUTABLE_IMAGE | PE_FILE_32BIT_MACHINE |
+                           (img->dll ? PE_FILE_DLL : PE_FILE_RELOCS_STRIPPED);
+    put16(coff, 0x14C); /* IMAGE_FILE_MACHINE_I386 */
+    put16(coff + 2, (uint32_t)img->section_count);
+    put16(coff + 16, PE_OPTIONAL_SIZE);
+    put16(coff + 18, img->characteristics);
+    put16(optional, 0x10B); /* PE32 */
+    optional[2] = 14;       /* linker 14.0 */
+    put32(optional + 4, PE_FILE_ALIGNMENT); /* SizeOfCode */
+    put32(optional + 8, (uint32_t)(img->section_count - 1) * PE_FILE_ALIGNMENT); /* SizeOfInitializedData */
+    put32(optional + 16, PE_TEXT_RVA); /* AddressOfEntryPoint */
+    put32(optional + 20, PE_TEXT_RVA); /* BaseOfCode */
+    put32(optional + 24, PE_RDATA_RVA); /* BaseOfData */
+    put32(optional + 28, base);
+    put32(optional + 32, PE_SECTION_ALIGNMENT);
+    put32(optional + 36, PE_FILE_ALIGNMENT);
+    put16(optional + 40, 6); /* Windows Vista and later */
+    put16(optional + 48, 6);
+    put32(optional + 56, img->size_of_image);
+    put32(optional + 60, PE_HEADERS_SIZE);
+    put16(optional + 68, 3);      /* IMAGE_SUBSYSTEM_WINDOWS_CUI */
+    put16(optional + 70, 0x0100); /* IMAGE_DLLCHARACTERISTICS_NX_COMPAT; no DYNAMIC_BASE: no ASLR */
+    put32(optional + 72, PE_STACK_RESERVE);
+    put32(optional + 76, PE_STACK_COMMIT);
+    put32(optional + 80, PE_STACK_RESERVE); /* the heap's, alike */
+    put32(optional + 84, PE_STACK_COMMIT);
+    put32(optional + 92, 16); /* NumberOfRvaAndSizes */
+    uint8_t *directories = optional + 96;
+    if (count) {
+        put32(directories + 8 * PE_DIRECTORY_IMPORT, PE_RDATA_RVA + descriptors);
+        put32(directories + 8 * PE_DIRECTORY_IMPORT + 4, 20 * (count + 1));
+        put32(directories + 8 * PE_DIRECTORY_IAT, PE_RDATA_RVA + iat);
+        put32(directories + 8 * PE_DIRECTORY_IAT + 4, 4 * count);
+    }
+    if (img->dll) {
+        put32(directories + 8 * PE_DIRECTORY_BASERELOC, PE_RELOC_RVA);
+        put32(directories + 8 * PE_DIRECTORY_BASERELOC + 4, 12);
+    }
+    for (size_t i = 0; i < img->section_count; i++) {
+        const pe_section_header *s = &img->sections[i];
+        uint8_t *h = optional + PE_OPTIONAL_SIZE + 40 * i;
+        memcpy(h, s->name, strlen(s->name));
+        put32(h + 8, s->virtual_size);
+        put32(h + 12, s->rva);
+        put32(h + 16, s->raw_size);
+        put32(h + 20, s->raw_offset);
+        put32(h + 36, s->characteristics);
+    }
+
+    memcpy(file, memory, PE_HEADERS_SIZE);
+    for (size_t i = 0; i < img->section_count; i++)
+        memcpy(file + img->sections[i].raw_offset, memory + img->sections[i].rva, img->sections[i].raw_size);
+    return PE_HEADERS_SIZE + (uint32_t)img->section_count * PE_FILE_ALIGNMENT;
+}
+
+/* Everything the section's parts share. */
+typedef struct image_tour {
+    char directory[512];
+    tour_image images[IMAGE_COUNT];
+    vas_machine *machine;
+    vas_process *process;
+    vas_process *second;           /* another process made from app.exe */
+    int bits;
+    uint64_t page;
+    vas_module_info modules[IMAGE_COUNT + 1];
+    size_t module_count;
+    vas_process_info info;
+    vas_thread_info threads[2]; /* the first thread's, and one the tour creates */
+    size_t thread_count;
+} image_tour;
+
+static void image_path(const image_tour *t, const tour_image *img, char *path, size_t size)
+{
+    snprintf(path, size, "%s/%s", t->directory, img->name);
+}
+
+/* Removes the files and their directory as soon as the processes are made, as section 9 does:
+   the processes keep the files open, and so does the tour, to read what is on disk. */
+static void unlink_image_files(image_tour *t)
+{
+    for (int i = 0; i < IMAGE_COUNT; i++) {
+        tour_image *img = &t->images[i];
+        char path[600];
+        image_path(t, img, path, sizeof path);
+        if (img->named && remove(path) != 0) {
+            fprintf(stderr, "vas tour: cannot remove %s: %s\n", path, strerror(errno));
+            problems++;
+        }
+        img->named = 0;
+    }
+    if (t->directory[0] && rmdir(t->directory) != 0) {
+        fprintf(stderr, "vas tour: cannot remove %s: %s\n", t->directory, strerror(errno));
+        problems++;
+    }
+    t->directory[0] = '\0';
+}
+
+static void close_image_files(image_tour *t)
+{
+    unlink_image_files(t);
+    for (int i = 0; i < IMAGE_COUNT; i++) {
+        if (t->images[i].fd >= 0)
+            close(t->images[i].fd);
+        t->images[i].fd = -1;
+    }
+}
+
+static int write_image_files(image_tour *t)
+{
+    static const tour_image specs[IMAGE_COUNT] = {
+        {.name = "app.exe", .image_base = 0x400000, .imports = {"kbase.dll", "ubase.dll"}},
+        {.name = "kbase.dll", .image_base = 0x10000000, .dll = 1},
+        {.name = "ubase.dll", .image_base = 0x10000000, .dll = 1, .imports = {"kbase.dll"}},
+    };
+    for (int i = 0; i < IMAGE_COUNT; i++) {
+        t->images[i] = specs[i];
+        t->images[i].fd = -1;
+    }
+    if (!make_temp_directory(t->directory, sizeof t->directory)) {
+        t->directory[0] = '\0';
+        return 0;
+    }
+    for (int i = 0; i < IMAGE_COUNT; i++) {
+        tour_image *img = &t->images[i];
+        static uint8_t file[PE_MAX_FILE];
+        img->file_size = build_image(img, file);
+        char path[600];
+        image_path(t, img, path, sizeof path);
+        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        img->named = fd >= 0;
+        int ok = fd >= 0 && write(fd, file, img->file_size) == (ssize_t)img->file_size;
+        if (fd >= 0 && close(fd) != 0)
+            ok = 0;
+        if (ok)
+            ok = (img->fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0;
+        if (!ok) {
+            fprintf(stderr, "vas tour: cannot write %s: %s\n", path, strerror(errno));
+            problems++;
+            close_image_files(t);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Bytes of an image file as they are on disk. */
+static void read_image_file(const tour_image *img, uint64_t offset, void *buffer, size_t size)
+{
+    if (pread(img->fd, buffer, size, (off_t)offset) != (ssize_t)size) {
+        fprintf(stderr, "vas tour: cannot read %s back\n", img->name);
+        problems++;
+        memset(buffer, 0, size);
+    }
+}
+
+static uint32_t read_u32(vas_process *process, uint64_t address)
+{
+    uint32_t value = 0;
+    vas_exception e;
+    expect_status(vas_read(process, address, &value, sizeof value, &e), VAS_STATUS_SUCCESS, "vas_read");
+    return value;
+}
+
+static label bytes_label(const uint8_t *bytes, size_t count)
+{
+    label l;
+    size_t used = 0;
+    for (size_t i = 0; i < count && used + 3 < sizeof l.s; i++)
+        used += (size_t)snprintf(l.s + used, sizeof l.s - used, i ? " %02X" : "%02X", bytes[i]);
+    l.s[used] = '\0';
+    return l;
+}
+
+/* The protection Windows gives a PE section (when it is not shared). */
+static uint32_t section_protect(uint32_t characteristics)
+{
+    if (characteristics & PE_SCN_MEM_WRITE)
+        return characteristics & PE_SCN_MEM_EXECUTE ? VAS_PAGE_EXECUTE_WRITECOPY : VAS_PAGE_WRITECOPY;
+    return characteristics & PE_SCN_MEM_EXECUTE ? VAS_PAGE_EXECUTE_READ : VAS_PAGE_READONLY;
+}
+
+static const char *section_meaning(uint32_t characteristics)
+{
+    if (characteristics & PE_SCN_MEM_EXECUTE)
+        return "code, execute, read";
+    if (characteristics & PE_SCN_MEM_WRITE)
+        return "data, read, write";
+    if (characteristics & PE_SCN_MEM_DISCARDABLE)
+        return "data, discardable, read";
+    return "data, read";
+}
+
+static const vas_module_info *module_at(const image_tour *t, uint64_t address)
+{
+    for (size_t i = 0; i < t->module_count; i++)
+        if (address >= t->modules[i].base && address - t->modules[i].base < t->modules[i].size)
+            return &t->modules[i];
+    return NULL;
+}
+
+static tour_image *image_named(image_tour *t, const char *name)
+{
+    for (int i = 0; i < IMAGE_COUNT; i++)
+        if (strcmp(t->images[i].name, name) == 0)
+            return &t->images[i];
+    return NULL;
+}
+
+static const vas_module_info *module_named(const image_tour *t, const char *name)
+{
+    for (size_t i = 0; i < t->module_count; i++)
+        if (strcmp(t->modules[i].name, name) == 0)
+            return &t->modules[i];
+    return NULL;
+}
+
+/* The PE section that holds rva, NULL for the headers. */
+static const pe_section_header *section_at(const tour_image *img, uint64_t rva)
+{
+    for (size_t i = 0; i < img->section_count; i++) {
+        const pe_section_header *s = &img->sections[i];
+        if (rva >= s->rva && rva < round_up(s->rva + s->virtual_size, PE_SECTION_ALIGNMENT))
+            return s;
+    }
+    return NULL;
+}
+
+static const pe_section_header *section_named(const tour_image *img, const char *name)
+{
+    for (size_t i = 0; i < img->section_count; i++)
+        if (strcmp(img->sections[i].name, name) == 0)
+            return &img->sections[i];
+    return NULL;
+}
+
+/* The walk's notes: which module and PE section an image region is (and whether its protection
+   is the one its section asks for), and what the loader's private regions are. */
+static void image_region_notes(void *context, const vas_memory_basic_information *region, const char **type,
+                               char *details, size_t size)
+{
+    image_tour *t = context;
+    uint64_t address = region->base_address;
+    if (region->state == VAS_MEM_FREE)
+        return;
+    if (region->type == VAS_MEM_IMAGE) {
+        const vas_module_info *m = module_at(t, address);
+        tour_image *img = m ? image_named(t, m->name) : NULL;
+        if (!img) {
+            fprintf(stderr, "vas tour: an image region at %#" PRIx64 " that no module holds\n", address);
+            problems++;
+            return;
+        }
+        const pe_section_header *s = section_at(img, address - m->base);
+        uint32_t want = s ? section_protect(s->characteristics) : VAS_PAGE_READONLY;
+        snprintf(details, size, "%s %s", m->name, s ? s->name : "headers");
+        if (region->protect != want || region->state != VAS_MEM_COMMIT || region->region_size != t->page ||
+            region->allocation_protect != VAS_PAGE_EXECUTE_WRITECOPY || region->allocation_base != m->base) {
+            fprintf(stderr, "vas tour: %s: VirtualQuery says %s, %s, %#" PRIx64 " bytes, allocation %#" PRIx64
+                    " %s; the section asks for %s\n", details, vas_state_name(region->state),
+                    protect_label(region->protect).s, region->region_size, region->allocation_base,
+                    protect_label(region->allocation_protect).s, protect_label(want).s);
+            problems++;
+        }
+        return;
+    }
+    if (address == t->info.peb) {
+        snprintf(details, size, "PEB");
+        return;
+    }
+    if (t->info.heap_base && region->allocation_base == t->info.heap_base) {
+        *type = "Heap";
+        snprintf(details, size, "process heap");
+        return;
+    }
+    for (size_t i = 0; i < t->thread_count; i++) {
+        if (address == t->threads[i].teb) {
+            snprintf(details, size, "TEB of thread %" PRIu32, t->threads[i].thread_id);
+            return;
+        }
+        if (region->allocation_base == t->threads[i].deallocation_stack) {
+            *type = "Stack";
+            snprintf(details, size, "stack of thread %" PRIu32, t->threads[i].thread_id);
+            return;
+        }
+    }
+    if (region->allocation_base == KUSER_SHARED_DATA)
+        snprintf(details, size, "KUSER_SHARED_DATA");
+}
+
+/* The files the tour wrote, and kbase.dll's section table. */
+static void show_image_files(image_tour *t)
+{
+    print_text("Programs and DLLs are not read into memory: they are mapped. A PE file, the format of "
+               "every .exe and .dll, becomes a section object like notes.txt in section 9, made with "
+               "SEC_IMAGE: the memory manager lays the file out as the program expects to find itself "
+               "in memory, each of its PE sections (.text for code, .rdata for constants, .data for "
+               "global variables) at its own page-aligned address with the protection its header asks "
+               "for. Pages are read from the file when first touched; the paging file never backs them, "
+               "the executable itself does.");
+    print_text("With no Windows linker at hand, the tour writes three small but valid 32-bit PE files "
+               "into a temporary directory: app.exe, which imports kbase.dll and ubase.dll (stand-ins for "
+               "kernel32.dll and user32.dll); ubase.dll imports kbase.dll too. Each has a few bytes of "
+               "code in .text, a string in .rdata (and there the import directory), two pointers and a "
+               "string in .data; the DLLs also list in .reloc where those pointers are. All three are "
+               "IMAGE_FILE_EXECUTABLE_IMAGE (0x0002) for a 32BIT_MACHINE (0x0100); the DLLs add "
+               "IMAGE_FILE_DLL (0x2000), app.exe IMAGE_FILE_RELOCS_STRIPPED (0x0001). The two DLLs ask "
+               "for the same base address:");
+    table f;
+    table_begin(&f, "File", ">File size", "ImageBase", ">SizeOfImage", "Characteristics", "Imports", NULL);
+    for (int i = 0; i < IMAGE_COUNT; i++) {
+        const tour_image *img = &t->images[i];
+        char flags[TABLE_CELL_SIZE], imports[TABLE_CELL_SIZE];
+        snprintf(flags, sizeof flags, "0x%04" PRIX32 " %s", img->characteristics,
+                 img->dll ? "DLL" : "RELOCS_STRIPPED");
+        snprintf(imports, sizeof imports, "%s%s%s", img->imports[0] ? img->imports[0] : "-",
+                 img->imports[1] ? ", " : "", img->imports[1] ? img->imports[1] : "");
+        table_row(&f, img->name, size_label(img->file_size).s, address_label(img->image_base, 32).s,
+                  size_label(img->size_of_image).s, flags, imports);
+    }
+    table_print(&f);
+    const tour_image *kbase = &t->images[IMAGE_KBASE];
+    print_text("kbase.dll's section table, as dumpbin /headers would show it. The headers take the first "
+               "%s of the file; sections start at multiples of %s in memory (SectionAlignment) but of %s "
+               "in the file (FileAlignment):",
+               size_label(PE_HEADERS_SIZE).s, size_label(PE_SECTION_ALIGNMENT).s, size_label(PE_FILE_ALIGNMENT).s);
+    table s;
+    table_begin(&s, "Section", ">VirtualAddress", ">VirtualSize", ">PointerToRawData", ">SizeOfRawData",
+                "Characteristics", NULL);
+    for (size_t i = 0; i < kbase->section_count; i++) {
+        const pe_section_header *h = &kbase->sections[i];
+        char flags[TABLE_CELL_SIZE];
+        snprintf(flags, sizeof flags, "0x%08" PRIX32 " %s", h->characteristics, section_meaning(h->characteristics));
+        table_row(&s, h->name, hex_label(h->rva, 0).s, hex_label(h->virtual_size, 0).s,
+                  hex_label(h->raw_offset, 0).s, hex_label(h->raw_size, 0).s, flags);
+    }
+    table_print(&s);
+}
+
+/* The process made from app.exe: its modules and its address space. */
+static void show_modules(image_tour *t)
+{
+    const vas_module_info *app = module_named(t, "app.exe"), *kbase = module_named(t, "kbase.dll"),
+                          *ubase = module_named(t, "ubase.dll");
+    print_text("On an x86 machine, CreateProcess of app.exe (vas_process_create_from_image) maps the "
+               "executable at its preferred base, then the DLLs it imports and theirs, each once, and "
+               "creates a PEB, a process heap and a first thread. A debugger's module list (WinDbg's lm) "
+               "shows what the loader put where:");
+    table m;
+    table_begin(&m, "Module", "Base", ">Size", "Preferred base", "Relocated", "Entry point", NULL);
+    for (size_t i = 0; i < t->module_count; i++) {
+        const vas_module_info *mod = &t->modules[i];
+        table_row(&m, mod->name, address_label(mod->base, t->bits).s, size_label(mod->size).s,
+                  address_label(mod->preferred_base, t->bits).s, mod->relocated ? "yes" : "no",
+                  address_label(mod->entry_point, t->bits).s);
+    }
+    table_print(&m);
+    print_text("%s got its base, %s, and so did %s. %s asked for %s too, but %s was there: the loader "
+               "mapped it at the lowest free 64 KB boundary, %s, and relocated it (below). The executable, "
+               "like most before ASLR, was linked without relocations (IMAGE_FILE_RELOCS_STRIPPED): it "
+               "loads at its base or not at all, which is why it goes first, into an empty address space.",
+               app->name, address_label(app->base, t->bits).s, kbase->name, ubase->name,
+               address_label(ubase->preferred_base, t->bits).s, kbase->name, address_label(ubase->base, t->bits).s);
+    print_text("The whole address space, as VMMap shows it, with the tour's notes on what each region "
+               "is. Stack and Heap are VMMap's names for private memory it knows the purpose of:");
+    print_walk_noted(t->process, 0, UINT64_MAX, image_region_notes, t);
+    vas_memory_region_information heap = {0}, stack = {0};
+    expect_status(vas_nt_query_region_information(t->process, t->info.heap_base, &heap), VAS_STATUS_SUCCESS,
+                  "NtQueryVirtualMemory(MemoryRegionInformation)");
+    expect_status(vas_nt_query_region_information(t->process, t->threads[0].deallocation_stack, &stack),
+                  VAS_STATUS_SUCCESS, "NtQueryVirtualMemory(MemoryRegionInformation)");
+    if (heap.region_size != PE_STACK_RESERVE || stack.region_size != PE_STACK_RESERVE ||
+        t->threads[0].stack_base - t->threads[0].stack_limit != PE_STACK_COMMIT) {
+        fprintf(stderr, "vas tour: the heap or the first stack is not what app.exe's header asks for\n");
+        problems++;
+    }
+    print_text("Each image is one allocation of type MEM_IMAGE, whose allocation base is the module's "
+               "base and whose AllocationProtect is %s, cut into one region per PE section: the headers "
+               "%s, code %s, constants and relocations %s, global variables %s. The rest of each image's "
+               "64 KB granule is Unusable. The heap and the first thread's stack are reservations of the "
+               "sizes app.exe's header asks for (%s each); the PEB and the thread's TEB take a page each "
+               "at the top of user space.",
+               protect_label(VAS_PAGE_EXECUTE_WRITECOPY).s, protect_label(VAS_PAGE_READONLY).s,
+               protect_label(VAS_PAGE_EXECUTE_READ).s, protect_label(VAS_PAGE_READONLY).s,
+               protect_label(VAS_PAGE_WRITECOPY).s, size_label(PE_STACK_RESERVE).s);
+}
+
+/* Image pages traced to their file: .rdata, a relocated pointer, a written .data page. */
+static void show_image_pages(image_tour *t)
+{
+    vas_process *process = t->process;
+    vas_exception e;
+    print_text("An image page comes from its file at the offset the section table gives, "
+               "PointerToRawData, not at the offset of its address. The string at the start of each "
+               "module's .rdata, read through the view (the first touch of the page, a hard fault: it "
+               "was read from the file) and straight from the file on disk:");
+    table r;
+    table_begin(&r, "Module", "Address", "Read through the view", ">Hard faults", ">File offset",
+                "Read from the file", NULL);
+    for (size_t i = 0; i < t->module_count; i++) {
+        const vas_module_info *mod = &t->modules[i];
+        const tour_image *img = image_named(t, mod->name);
+        const pe_section_header *rdata = img ? section_named(img, ".rdata") : NULL;
+        if (!rdata)
+            continue;
+        char memory[PE_SHOWN], disk[PE_SHOWN];
+        vas_process_counters before = {0}, after = {0};
+        expect(vas_process_get_counters(process, &before), "vas_process_get_counters");
+        uint64_t address = mod->base + rdata->rva;
+        if (!expect_status(vas_read(process, address, memory, sizeof memory, &e), VAS_STATUS_SUCCESS, "vas_read"))
+            memset(memory, '?', sizeof memory);
+        expect(vas_process_get_counters(process, &after), "vas_process_get_counters");
+        read_image_file(img, rdata->raw_offset, disk, sizeof disk);
+        size_t shown = strlen(img->message);
+        table_row(&r, mod->name, address_label(address, t->bits).s, quoted_label(memory, shown).s,
+                  count_label(after.hard_faults - before.hard_faults).s, hex_label(rdata->raw_offset, 0).s,
+                  quoted_label(disk, shown).s);
+        if (memcmp(memory, disk, sizeof memory) != 0 || after.hard_faults - before.hard_faults != 1) {
+            fprintf(stderr, "vas tour: %s's .rdata page is not the file's\n", mod->name);
+            problems++;
+        }
+    }
+    table_print(&r);
+
+    const vas_module_info *ubase = module_named(t, "ubase.dll"), *kbase = module_named(t, "kbase.dll");
+    int64_t delta = (int64_t)(ubase->base - ubase->preferred_base);
+    print_text("A relocated image's pages are not quite the file's. .data holds absolute addresses, "
+               "right for the preferred base only: in C, `const char *message = \"Hello...\";` and a "
+               "function pointer. The DLLs' .reloc section lists where they are (one block for page "
+               "0x%X, two IMAGE_REL_BASED_HIGHLOW entries), and as each such page comes in from the file "
+               "the memory manager adds the difference between the image's base and its preferred base, "
+               "here %s%s (%s - %s), to each:",
+               PE_DATA_RVA, delta < 0 ? "-" : "", hex_label(delta < 0 ? (uint64_t)-delta : (uint64_t)delta, 8).s,
+               address_label(ubase->base, t->bits).s, address_label(ubase->preferred_base, t->bits).s);
+    table p;
+    table_begin(&p, "Pointer", ">In the file", ">In memory", "What it points at in memory", NULL);
+    const struct {
+        const vas_module_info *mod;
+        uint32_t offset;
+    } pointers[] = {{kbase, PE_DATA_MESSAGE}, {ubase, PE_DATA_MESSAGE}, {ubase, PE_DATA_ENTRY}};
+    for (size_t i = 0; i < COUNT_OF(pointers); i++) {
+        const vas_module_info *mod = pointers[i].mod;
+        const tour_image *img = image_named(t, mod->name);
+        const pe_section_header *data = section_named(img, ".data");
+        uint8_t raw[4];
+        read_image_file(img, data->raw_offset + pointers[i].offset, raw, sizeof raw);
+        uint32_t in_file = get32(raw), in_memory = read_u32(process, mod->base + data->rva + pointers[i].offset);
+        uint8_t target[PE_SHOWN] = {0};
+        expect_status(vas_read(process, in_memory, target, sizeof target, &e), VAS_STATUS_SUCCESS,
+                      "vas_read through a relocated pointer");
+        label seen = pointers[i].offset == PE_DATA_ENTRY ? bytes_label(target, 8)
+                                                        : quoted_label((const char *)target, strlen(img->message));
+        char where[TABLE_CELL_SIZE];
+        snprintf(where, sizeof where, "%s .data+%" PRIu32, mod->name, pointers[i].offset);
+        table_row(&p, where, hex_label(in_file, 8).s, hex_label(in_memory, 8).s, seen.s);
+        if ((uint64_t)in_memory != (uint64_t)((int64_t)in_file + (mod->relocated ? delta : 0))) {
+            fprintf(stderr, "vas tour: %s: a fixup was not applied as it should be\n", where);
+            problems++;
+        }
+    }
+    table_print(&p);
+    print_text("kbase.dll, at its preferred base, needed no fixup; in ubase.dll both pointers moved by "
+               "the delta and reach the string and the entry point's code (mov eax, 1; ret 12: DllMain "
+               "returning TRUE) where they are now. The fixed-up page is still an image page, %s like "
+               "the rest of .data: not a private copy, but the image section's page for this base, which "
+               "every process that maps ubase.dll there shares.",
+               query_protect(process, ubase->base + PE_DATA_RVA).s);
+}
+
+/* A write into app.exe's .data, then a second process from the same file. */
+static void show_image_copy_on_write(image_tour *t)
+{
+    vas_process *process = t->process;
+    const vas_module_info *app = module_named(t, "app.exe"), *kbase = module_named(t, "kbase.dll"),
+                          *ubase = module_named(t, "ubase.dll");
+    const tour_image *img = image_named(t, "app.exe");
+    const pe_section_header *data = section_named(img, ".data");
+    uint64_t global = app->base + data->rva + PE_DATA_GLOBAL;
+    size_t length = strlen(PE_GLOBAL_TEXT);
+    vas_exception e;
+    char bytes[3][2][PE_SHOWN];
+    label protect[2];
+    protect[0] = query_protect(process, global);
+    expect_status(vas_read(process, global, bytes[0][0], length, &e), VAS_STATUS_SUCCESS, "vas_read");
+    read_image_file(img, data->raw_offset + PE_DATA_GLOBAL, bytes[1][0], length);
+    expect_status(vas_write(process, global, PE_GLOBAL_EDIT, length, &e), VAS_STATUS_SUCCESS, "vas_write");
+    protect[1] = query_protect(process, global);
+    expect_status(vas_read(process, global, bytes[0][1], length, &e), VAS_STATUS_SUCCESS, "vas_read");
+    read_image_file(img, data->raw_offset + PE_DATA_GLOBAL, bytes[1][1], length);
+
+    print_text("app.exe's global variables are in its .data, %s: readable, and shared with every other "
+               "process running app.exe until written. The program changes one:\n"
+               "  strcpy(global, \"%s\");   /* global = %s */",
+               protect[0].s, PE_GLOBAL_EDIT, address_label(global, t->bits).s);
+    table w;
+    table_begin(&w, "", "Before", "After the write", NULL);
+    table_row(&w, "VirtualQuery(global)", protect[0].s, protect[1].s);
+    table_row(&w, "global, in memory", quoted_label(bytes[0][0], length).s, quoted_label(bytes[0][1], length).s);
+    table_row(&w, "app.exe on disk", quoted_label(bytes[1][0], length).s, quoted_label(bytes[1][1], length).s);
+    table_print(&w);
+    if (strcmp(protect[0].s, protect_label(VAS_PAGE_WRITECOPY).s) != 0 ||
+        strcmp(protect[1].s, protect_label(VAS_PAGE_READWRITE).s) != 0 || memcmp(bytes[0][1], PE_GLOBAL_EDIT, length) ||
+        memcmp(bytes[1][1], PE_GLOBAL_TEXT, length)) {
+        fprintf(stderr, "vas tour: a write into an image's .data did not make a private copy\n");
+        problems++;
+    }
+
+    /* The second process from the same file: the same layout, the same frames but for the copy. */
+    vas_process *second = t->second;
+    const struct {
+        const vas_module_info *mod;
+        uint32_t rva;
+        const char *what;
+    } pages[] = {{kbase, PE_TEXT_RVA, "kbase.dll .text"},
+                 {ubase, PE_DATA_RVA, "ubase.dll .data (relocated)"},
+                 {app, PE_DATA_RVA, "app.exe .data (written)"}};
+    char headers[2][TABLE_CELL_SIZE];
+    vas_process *both[2] = {process, second};
+    for (int i = 0; i < 2; i++)
+        snprintf(headers[i], sizeof headers[i], ">Frame in id %" PRIu32, vas_process_id(both[i]));
+    table f;
+    table_begin(&f, "Page", headers[0], "Protect", headers[1], "Protect", NULL);
+    uint64_t frames[COUNT_OF(pages)][2];
+    for (size_t i = 0; i < COUNT_OF(pages); i++) {
+        uint64_t address = pages[i].mod->base + pages[i].rva;
+        label protects[2];
+        for (int k = 0; k < 2; k++) {
+            char byte;
+            expect_status(vas_read(both[k], address, &byte, 1, &e), VAS_STATUS_SUCCESS, "vas_read");
+            frames[i][k] = frame_of(both[k], address, t->page);
+            protects[k] = query_protect(both[k], address);
+        }
+        table_row(&f, pages[i].what, hex_label(frames[i][0], 0).s, protects[0].s, hex_label(frames[i][1], 0).s,
+                  protects[1].s);
+    }
+    print_text("The page became %s, a private copy: the write went to a new frame and app.exe on disk "
+               "is unchanged, as with the copy-on-write view of section 9. Image pages are never written "
+               "back to their file; trimmed, this copy would go to the paging file. The tour started a "
+               "second process from the same app.exe along with the first (id %" PRIu32 "): it has the "
+               "same layout, and when it touches these pages it gets the same frames, but for the copy:",
+               protect[1].s, vas_process_id(second));
+    table_print(&f);
+    print_text("Ten processes running app.exe hold one copy of each page of its code and constants, "
+               "and of kbase.dll's and ubase.dll's: an image section's pages are shared by every process "
+               "that maps it at the same base (relocated ones included, once per base). Only pages "
+               "written since are each process's own.");
+    if (frames[0][0] != frames[0][1] || frames[1][0] != frames[1][1] || frames[2][0] == frames[2][1]) {
+        fprintf(stderr, "vas tour: image pages are not shared between processes as they should be\n");
+        problems++;
+    }
+}
+
+/* The PEB and the first thread's TEB, read from the process's memory. */
+static void show_peb_teb(image_tour *t)
+{
+    vas_process *process = t->process;
+    const vas_thread_info *main_thread = &t->threads[0];
+    uint64_t peb = t->info.peb, teb = main_thread->teb;
+    print_text("At the top of user space, just below KUSER_SHARED_DATA, the kernel put the PEB (process "
+               "environment block: the process's own view of itself) at %s and the first thread's TEB "
+               "(thread environment block) below it at %s, where 32-bit processes had them until Windows "
+               "XP SP2 began to pick the PEB's page at random among 16 (vas does too when given a random "
+               "seed). Code reaches the TEB through the FS register, and the PEB from it (fs:[0x30]). "
+               "Some of their fields, read from the process's memory:",
+               address_label(peb, t->bits).s, address_label(teb, t->bits).s);
+    struct {
+        const char *structure;
+        uint64_t address;
+        const char *field;
+        uint64_t want; /* what the library says elsewhere */
+    } fields[] = {
+        {"PEB", peb + 0x08, "ImageBaseAddress", t->info.image_base},
+        {"PEB", peb + 0x18, "ProcessHeap", t->info.heap_base},
+        {"TEB", teb + TEB_STACK_BASE, "NtTib.StackBase", main_thread->stack_base},
+        {"TEB", teb + TEB_STACK_LIMIT, "NtTib.StackLimit", main_thread->stack_limit},
+        {"TEB", teb + 0x18, "NtTib.Self", teb},
+        {"TEB", teb + 0x20, "ClientId.UniqueProcess", vas_process_id(process)},
+        {"TEB", teb + 0x24, "ClientId.UniqueThread", main_thread->thread_id},
+        {"TEB", teb + 0x30, "ProcessEnvironmentBlock", peb},
+    };
+    table f;
+    table_begin(&f, "Structure", "Address", "Field", ">Value", NULL);
+    for (size_t i = 0; i < COUNT_OF(fields); i++) {
+        uint32_t value = read_u32(process, fields[i].address);
+        char shown[TABLE_CELL_SIZE];
+        if (strncmp(fields[i].field, "ClientId", 8) == 0)
+            snprintf(shown, sizeof shown, "%" PRIu32, value);
+        else
+            snprintf(shown, sizeof shown, "%s", address_label(value, t->bits).s);
+        table_row(&f, fields[i].structure, address_label(fields[i].address, t->bits).s, fields[i].field, shown);
+        if (value != fields[i].want) {
+            fprintf(stderr, "vas tour: %s.%s is %#" PRIx32 ", the library says %#" PRIx64 "\n",
+                    fields[i].structure, fields[i].field, value, fields[i].want);
+            problems++;
+        }
+    }
+    table_print(&f);
+    if (peb + t->page != KUSER_SHARED_DATA || teb + t->page != peb) {
+        fprintf(stderr, "vas tour: the PEB and TEB are not just below KUSER_SHARED_DATA\n");
+        problems++;
+    }
+}
+
+/* The base of the stack's guard region, 0 if it has none. */
+static uint64_t stack_guard(vas_process *process, const vas_thread_info *thread)
+{
+    vas_memory_basic_information region;
+    for (uint64_t at = thread->deallocation_stack;
+         at < thread->stack_base && vas_virtual_query(process, at, &region, sizeof region);
+         at = region.base_address + region.region_size)
+        if (region.protect & VAS_PAGE_GUARD)
+            return region.base_address;
+    return 0;
+}
+
+static uint64_t stack_committed(vas_process *process, const vas_thread_info *thread)
+{
+    vas_memory_region_information region = {0};
+    expect_status(vas_nt_query_region_information(process, thread->deallocation_stack, &region), VAS_STATUS_SUCCESS,
+                  "NtQueryVirtualMemory(MemoryRegionInformation)");
+    return region.commit_size;
+}
+
+/* A second thread's stack, grown page by page through its guard page until it overflows. */
+static void show_stack_growth(image_tour *t)
+{
+    vas_process *process = t->process;
+    uint64_t page = t->page, reserve = 64 * KB, commit = page;
+    vas_thread_info *th = &t->threads[t->thread_count];
+    if (!expect(vas_thread_create(process, reserve, commit, th), "CreateThread"))
+        return;
+    t->thread_count++;
+    print_text("A thread's stack is a reservation of its own: the top pages committed, and below them "
+               "one committed PAGE_GUARD page; the rest is only reserved. The first thread's is %s, as "
+               "app.exe's header asks (SizeOfStackReserve), with %s committed (SizeOfStackCommit). A "
+               "second thread, with a smaller stack:\n"
+               "  CreateThread(NULL, %s, f, NULL, STACK_SIZE_PARAM_IS_A_RESERVATION, &id)   /* id = %" PRIu32
+               " */\n"
+               "gets a TEB at %s, below the first one's, and this stack:",
+               size_label(PE_STACK_RESERVE).s, size_label(PE_STACK_COMMIT).s, size_label(reserve).s,
+               th->thread_id, address_label(th->teb, t->bits).s);
+    print_walk_noted(process, th->deallocation_stack, th->stack_base, image_region_notes, t);
+    if (th->teb >= t->threads[0].teb || th->stack_base - th->deallocation_stack != reserve ||
+        th->stack_base - th->stack_limit != commit) {
+        fprintf(stderr, "vas tour: the second thread's TEB or stack is not where it should be\n");
+        problems++;
+    }
+
+    print_text("StackBase (%s) is the top; StackLimit (%s) the lowest page the thread may use without "
+               "a fault. As f calls deeper, a push below StackLimit touches the guard page. The fault takes "
+               "PAGE_GUARD off that page (it is committed already), commits the page below as the new "
+               "guard page, records the new StackLimit in the TEB and lets the push go on: no exception "
+               "reaches the thread. The tour pushes a DWORD just below StackLimit, again and again:",
+               address_label(th->stack_base, t->bits).s, address_label(th->stack_limit, t->bits).s);
+    table g;
+    table_begin(&g, ">Push", "Address", "Result", "StackLimit (TEB)", "Guard page", ">Committed", NULL);
+    uint64_t bottom = th->deallocation_stack;
+    uint32_t status = VAS_STATUS_SUCCESS, pushes = 0;
+    uint64_t overflow_at = 0;
+    vas_exception e = {0};
+    vas_process_counters before = {0}, after = {0};
+    expect(vas_process_get_counters(process, &before), "vas_process_get_counters");
+    uint64_t limit = read_u32(process, th->teb + TEB_STACK_LIMIT);
+    while (status == VAS_STATUS_SUCCESS && limit > bottom && pushes < 2 * reserve / page) {
+        uint64_t guard_before = stack_guard(process, th), committed_before = stack_committed(process, th);
+        uint64_t address = limit - sizeof(uint32_t);
+        uint32_t value = 0xC0FFEE00u + pushes;
+        status = vas_write(process, address, &value, sizeof value, &e);
+        pushes++;
+        uint64_t new_limit = read_u32(process, th->teb + TEB_STACK_LIMIT), guard = stack_guard(process, th);
+        uint64_t committed = stack_committed(process, th);
+        char number[16];
+        snprintf(number, sizeof number, "%" PRIu32, pushes);
+        table_row(&g, number, address_label(address, t->bits).s, vas_status_name(status),
+                  address_label(new_limit, t->bits).s, guard ? address_label(guard, t->bits).s : "none",
+                  size_label(committed).s);
+        vas_thread_info now;
+        expect(vas_thread_get_info(process, th->thread_id, &now), "vas_thread_get_info");
+        int ok = now.stack_limit == new_limit && guard_before == limit - page && committed == committed_before + page;
+        if (status == VAS_STATUS_SUCCESS)
+            ok = ok && new_limit == limit - page && guard == new_limit - page && read_u32(process, address) == value;
+        else
+            ok = ok && status == VAS_STATUS_STACK_OVERFLOW && guard == 0 && new_limit == bottom + page &&
+                 e.code == status && e.address == address;
+        if (!ok) {
+            fprintf(stderr, "vas tour: push %" PRIu32 " at %#" PRIx64 ": the stack did not grow as it should\n",
+                    pushes, address);
+            problems++;
+        }
+        if (status)
+            overflow_at = address;
+        limit = new_limit;
+    }
+    table_print(&g);
+    expect(vas_process_get_counters(process, &after), "vas_process_get_counters");
+    if (!expect_status(status, VAS_STATUS_STACK_OVERFLOW, "the last push"))
+        return;
+    uint32_t value = 1;
+    uint32_t retry = vas_write(process, overflow_at, &value, sizeof value, &e);
+    uint32_t beyond = vas_write(process, bottom + page - sizeof value, &value, sizeof value, &e);
+    vas_memory_basic_information last = {0};
+    expect(vas_virtual_query(process, bottom, &last, sizeof last) != 0, "VirtualQuery");
+    print_text("The process counted %" PRIu64 " guard-page faults: %" PRIu32 " that each gave the stack a page "
+               "more, then the last. That guard page was two pages above the bottom of the reservation, "
+               "with no room left below it for another guard, and touching it raised %s (0x%08" PRIX32 ") in "
+               "the thread instead: it lost its PAGE_GUARD like the others, no new guard was placed, the "
+               "page just above the bottom was committed for the exception's handler to run on and became "
+               "StackLimit, and the push itself did not happen (a retry of it %s). The bottom page, %s, is "
+               "never committed, so going further is %s, and with no stack left to run a handler on, "
+               "Windows ends the process. The stack now:",
+               after.guard_page_faults - before.guard_page_faults, pushes - 1,
+               vas_status_name(VAS_STATUS_STACK_OVERFLOW),
+               VAS_STATUS_STACK_OVERFLOW, retry ? vas_status_name(retry) : "succeeds",
+               vas_state_name(last.state), vas_status_name(beyond));
+    print_walk_noted(process, th->deallocation_stack, th->stack_base, image_region_notes, t);
+    if (retry != VAS_STATUS_SUCCESS || beyond != VAS_STATUS_ACCESS_VIOLATION || last.state != VAS_MEM_RESERVE ||
+        last.region_size != page) {
+        fprintf(stderr, "vas tour: the stack's last pages are not as Windows leaves them\n");
+        problems++;
+    }
+
+    expect(vas_thread_exit(process, th->thread_id), "ExitThread");
+    t->thread_count--;
+    vas_memory_basic_information stack = {0}, teb = {0};
+    expect(vas_virtual_query(process, th->deallocation_stack, &stack, sizeof stack) != 0, "VirtualQuery");
+    expect(vas_virtual_query(process, th->teb, &teb, sizeof teb) != 0, "VirtualQuery");
+    print_text("When the thread exits, its stack and its TEB go: VirtualQuery reports %s at both.",
+               stack.state == teb.state ? vas_state_name(stack.state) : "different states");
+    if (stack.state != VAS_MEM_FREE || teb.state != VAS_MEM_FREE) {
+        fprintf(stderr, "vas tour: ExitThread left the stack or the TEB behind\n");
+        problems++;
+    }
+}
+
+static void tour_images(void)
+{
+    image_tour t = {0};
+    if (!write_image_files(&t))
+        return;
+    show_image_files(&t);
+    t.machine = vas_machine_create(&(vas_machine_config){.layout = "x86"});
+    char exe[600];
+    image_path(&t, &t.images[IMAGE_APP], exe, sizeof exe);
+    t.process = t.machine ? vas_process_create_from_image(t.machine, exe, NULL) : NULL;
+    t.second = t.process ? vas_process_create_from_image(t.machine, exe, NULL) : NULL;
+    unlink_image_files(&t);
+    if (!expect(t.machine != NULL, "vas_machine_create") ||
+        !expect(t.process != NULL && t.second != NULL, "vas_process_create_from_image")) {
+        if (t.machine)
+            vas_machine_destroy(t.machine);
+        close_image_files(&t);
+        return;
+    }
+    vas_system_info system;
+    vas_get_system_info(t.process, &system);
+    t.bits = vas_process_bits(t.process);
+    t.page = system.page_size;
+    t.module_count = vas_process_modules(t.process, t.modules, COUNT_OF(t.modules));
+    expect(vas_process_get_info(t.process, &t.info), "vas_process_get_info");
+    t.thread_count = expect(vas_thread_get_info(t.process, t.info.main_thread_id, &t.threads[0]),
+                            "vas_thread_get_info");
+    const vas_module_info *app = module_named(&t, "app.exe"), *kbase = module_named(&t, "kbase.dll"),
+                          *ubase = module_named(&t, "ubase.dll");
+    if (t.module_count != IMAGE_COUNT || !app || !kbase || !ubase || t.modules[0].base != t.info.image_base ||
+        app->relocated || kbase->relocated || !ubase->relocated || ubase->base == ubase->preferred_base ||
+        t.bits != 32 || t.thread_count != 1) {
+        fprintf(stderr, "vas tour: app.exe's process is not as the loader should make it\n");
+        problems++;
+    } else {
+        show_modules(&t);
+        show_image_pages(&t);
+        show_image_copy_on_write(&t);
+        show_peb_teb(&t);
+        show_stack_growth(&t);
+    }
+    finish_machine(t.machine);
+    close_image_files(&t);
+}
+
 /* ---- The tour ---------------------------------------------------------------------------- */
 
 typedef struct section {
@@ -2033,6 +3007,7 @@ static const section sections[] = {
     {"Page faults and exceptions", tour_faults},
     {"Paging: more memory than RAM", tour_paging},
     {"Sections: mapped files, copy-on-write and shared memory", tour_sections},
+    {"Images: a program, its DLLs and its threads' stacks", tour_images},
 };
 
 int cli_tour(int argc, char **argv)
