@@ -354,4 +354,58 @@ static inline void print_targets_summary(void)
 
 static inline void print_whole_run(void) { printf("\nWhole run: %.1f s.\n", (double)(now_ns() - run_start) / 1e9); }
 
+
+/* ---- Helpers the benchmarks share: a failure of any of them ends the run ------------------- */
+
+static inline uint64_t alloc_rw(vas_process *p, uint64_t size)
+{
+    uint64_t a = vas_virtual_alloc(p, 0, size, VAS_MEM_RESERVE | VAS_MEM_COMMIT, VAS_PAGE_READWRITE);
+    if (!a)
+        die("VirtualAlloc(%llu bytes) failed: %s", (unsigned long long)size, vas_error_name(vas_last_error()));
+    return a;
+}
+
+static inline void release(vas_process *p, uint64_t a)
+{
+    if (!vas_virtual_free(p, a, 0, VAS_MEM_RELEASE))
+        die("VirtualFree(%#llx) failed: %s", (unsigned long long)a, vas_error_name(vas_last_error()));
+}
+
+static inline void put64(vas_process *p, uint64_t address, uint64_t value)
+{
+    vas_exception e;
+    if (vas_write(p, address, &value, 8, &e))
+        die("vas_write(%#llx) raised %s", (unsigned long long)address, vas_status_name(e.code));
+}
+
+static inline uint64_t get64(vas_process *p, uint64_t address)
+{
+    uint64_t value;
+    vas_exception e;
+    if (vas_read(p, address, &value, 8, &e))
+        die("vas_read(%#llx) raised %s", (unsigned long long)address, vas_status_name(e.code));
+    return value;
+}
+
+static inline vas_process_counters counters(vas_process *p)
+{
+    vas_process_counters c;
+    if (!vas_process_get_counters(p, &c))
+        die("vas_process_get_counters failed");
+    return c;
+}
+
+/* The number of lines of /proc/self/maps: the mappings (VMAs) of this process. */
+static inline long count_vmas(void)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    long lines = 0;
+    int c;
+    while (f && (c = fgetc(f)) != EOF)
+        lines += c == '\n';
+    if (f)
+        fclose(f);
+    return lines;
+}
+
 #endif

@@ -313,17 +313,6 @@ static bool linux_cycle_once(uint64_t at)
 
 static long linux_gapped_stop; /* how many gapped regions Linux held before refusing, 0 if never */
 
-static long count_vmas(void)
-{
-    FILE *f = fopen("/proc/self/maps", "r");
-    long lines = 0;
-    int c;
-    while (f && (c = fgetc(f)) != EOF)
-        lines += c == '\n';
-    if (f)
-        fclose(f);
-    return lines;
-}
 
 /* One repetition of the Linux cycle with n regions live. */
 static void bench_linux_cycle(long n, bool gapped)

@@ -1055,7 +1055,7 @@ static uint32_t map_image_section(vas_process *p, section_object *s, uint64_t ba
         return VAS_STATUS_NO_MEMORY;
     if (!s->control->path)
         return VAS_STATUS_CONFLICTING_ADDRESSES; /* a caller's store: one layout only */
-    image_mapping out;
+    image_mapping out = {0};
     status = image_map_path_at(p, s->control->path, at, &out);
     *start = out.base;
     return status == VAS_STATUS_IMAGE_NOT_AT_BASE ? VAS_STATUS_SUCCESS : status;
