@@ -2,12 +2,13 @@
 #   make tour    build (release) and run `vas tour`
 #   make test    build and run every test twice: a debug build with AddressSanitizer,
 #                UndefinedBehaviorSanitizer and the invariant checker, then an optimised release build
+#                (first installing, as root, the Debian packages some tests use: .ci/deps)
 # Also: make bench (benchmarks, see docs/performance.md), make install PREFIX=..., make clean.
 JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 PREFIX ?= /usr/local
 CMAKE  ?= cmake
 
-.PHONY: all tour test test-debug test-release bench install clean
+.PHONY: all tour deps test test-debug test-release bench install clean
 
 all: build/release/vas
 
@@ -23,7 +24,13 @@ build/release/vas: build/release/Makefile FORCE
 tour: build/release/vas
 	./build/release/vas tour
 
-test: test-debug test-release
+deps:
+	@./.ci/deps
+
+# deps first, alone: the test builds look for the cross compilers when they are configured.
+test:
+	@./.ci/deps
+	$(MAKE) test-debug test-release
 
 test-debug: build/debug/Makefile
 	$(CMAKE) --build build/debug -j $(JOBS)

@@ -617,8 +617,8 @@ vas_process *vas_process_create_from_image(vas_machine *m, const char *exe_path,
             p->heap_base = base;
     }
     thread *t = NULL;
-    if (!status)
-        status = create_thread(p, 0, 0, &t);
+    if (!status) /* CreateProcess gives the first thread at least 256 KB of stack */
+        status = create_thread(p, p->stack_reserve < 0x40000 ? 0x40000 : p->stack_reserve, 0, &t);
     if (!status) {
         p->main_thread_id = t->id;
         write_peb(p);
