@@ -94,6 +94,7 @@ const char *vas_version(void);
 #define VAS_ERROR_ACCESS_DENIED      5u
 #define VAS_ERROR_INVALID_HANDLE     6u
 #define VAS_ERROR_NOT_ENOUGH_MEMORY  8u
+#define VAS_ERROR_INVALID_BLOCK      9u
 #define VAS_ERROR_OUTOFMEMORY        14u
 #define VAS_ERROR_BAD_LENGTH         24u
 #define VAS_ERROR_NOT_SUPPORTED      50u
@@ -117,6 +118,7 @@ const char *vas_version(void);
 #define VAS_STATUS_SUCCESS                 0x00000000u
 #define VAS_STATUS_IMAGE_NOT_AT_BASE       0x40000003u
 #define VAS_STATUS_GUARD_PAGE_VIOLATION    0x80000001u
+#define VAS_STATUS_DATATYPE_MISALIGNMENT   0x80000002u
 #define VAS_STATUS_PARTIAL_COPY            0x8000000Du
 #define VAS_STATUS_INFO_LENGTH_MISMATCH    0xC0000004u
 #define VAS_STATUS_ACCESS_VIOLATION        0xC0000005u
@@ -571,6 +573,62 @@ typedef struct vas_process_info {
     uint32_t main_thread_id;
 } vas_process_info;
 int vas_process_get_info(vas_process *process, vas_process_info *info);
+
+/* ---- System space and pools -----------------------------------------------------------------
+ * System space is shared by every process: a page allocated there is at the same address, with
+ * the same bytes, in each. Only kernel-mode accesses (vas_kernel_read / vas_kernel_write) reach
+ * it; user-mode ones raise STATUS_ACCESS_VIOLATION. Its pools: nonpaged pool, always resident,
+ * and paged pool, part of the system working set and paged like any other memory. */
+enum { VAS_NONPAGED_POOL = 0, VAS_PAGED_POOL = 1 };
+/* ExAllocatePoolWithTag. Blocks of 8-byte units (x86) or 16-byte units (64-bit) with a header
+   carrying their size, pool type and tag, or whole pages for requests that do not fit a page.
+   Charged to commit. 0 on failure: ERROR_INVALID_PARAMETER (size 0, an unknown pool type),
+   ERROR_NOT_ENOUGH_MEMORY (the pool is full), ERROR_COMMITMENT_LIMIT. */
+uint64_t vas_pool_alloc(vas_machine *machine, int pool_type, uint64_t size, uint32_t tag);
+/* ExFreePoolWithTag. Where Windows would stop with BAD_POOL_CALLER (0xC2), this fails and
+   changes nothing: ERROR_INVALID_PARAMETER for the wrong tag, ERROR_INVALID_BLOCK (9) for a block
+   freed twice, ERROR_INVALID_ADDRESS (487) for an address that is no block. */
+int      vas_pool_free(vas_machine *machine, uint64_t address, uint32_t tag);
+
+/* Per tag and pool type, as poolmon shows them. */
+typedef struct vas_pool_tag_info {
+    uint32_t tag;                 /* four characters, the first in the low byte ('Proc' = 0x636F7250) */
+    int pool_type;
+    uint64_t allocs, frees;
+    uint64_t bytes;               /* in use now, headers and rounding included */
+} vas_pool_tag_info;
+/* Fills up to max entries; returns how many there are. */
+size_t vas_pool_tags(vas_machine *machine, vas_pool_tag_info *out, size_t max);
+
+typedef struct vas_pool_status {
+    uint64_t system_range_start;
+    uint64_t base[2], size[2];    /* each pool's range, by pool type */
+    uint64_t committed[2];        /* bytes of pool pages committed */
+    uint64_t blocks[2];           /* allocations live */
+    uint64_t resident;            /* the system working set, in bytes */
+} vas_pool_status;
+void vas_get_pool_status(vas_machine *machine, vas_pool_status *status);
+
+/* The driver's view of user memory. Kernel code "in an arbitrary thread" runs with whatever
+   process is current: `current` in vas_kernel_read / vas_kernel_write. KeStackAttachProcess makes
+   another process current until the matching KeUnstackDetachProcess; here the caller's own
+   `current` variable is what changes. */
+typedef struct vas_apc_state {
+    vas_process *previous;        /* the process that was current */
+} vas_apc_state;
+void vas_ke_stack_attach_process(vas_process **current, vas_process *process, vas_apc_state *state);
+void vas_ke_unstack_detach_process(vas_process **current, const vas_apc_state *state);
+
+/* ProbeForRead / ProbeForWrite on `current`'s user space: nothing for length 0; else
+   STATUS_DATATYPE_MISALIGNMENT (0x80000002) when address is not a multiple of alignment (1, 2,
+   4, 8 or 16), STATUS_ACCESS_VIOLATION when the range reaches past the highest user address
+   (MmUserProbeAddress) or wraps. ProbeForWrite then touches every page of the range for writing
+   (faulting it in, or raising its exception). Returns 0 or the exception code, also in
+   *exception (which may be NULL). */
+uint32_t vas_probe_for_read(vas_process *current, uint64_t address, uint64_t length, uint32_t alignment,
+                            vas_exception *exception);
+uint32_t vas_probe_for_write(vas_process *current, uint64_t address, uint64_t length, uint32_t alignment,
+                             vas_exception *exception);
 
 /* ---- System information and layout ------------------------------------------------------- */
 typedef struct vas_system_info {

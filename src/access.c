@@ -458,8 +458,8 @@ uint32_t vas_execute(vas_process *p, uint64_t address, void *buffer, size_t size
     return access_slow(p, address, buffer, size, VAS_EXCEPTION_EXECUTE_FAULT, exception);
 }
 
-/* Kernel mode reaches the current process's user pages and system space. System space holds no
-   pages yet (the system-space issue adds them), so a kernel address faults. */
+/* Kernel mode reaches the current process's user pages and system space (the System process's
+   pages, system.c). */
 static uint32_t kernel_access(vas_machine *m, vas_process *current, uint64_t address, void *buf, size_t size,
                               uint32_t kind, vas_exception *exception)
 {
@@ -469,6 +469,8 @@ static uint32_t kernel_access(vas_machine *m, vas_process *current, uint64_t add
     *exception = (vas_exception){0, 0, 0};
     if (!m || m->magic != MACHINE_MAGIC || (current && (current->magic != PROCESS_MAGIC || current->machine != m)))
         return exception->code = VAS_STATUS_INVALID_HANDLE;
+    if (address >= m->system->shape.lowest) /* system space: the same in every process */
+        return access_slow(m->system, address, buf, size, kind, exception);
     if (!current) {
         *exception = (vas_exception){VAS_STATUS_ACCESS_VIOLATION, kind, address};
         return exception->code;
@@ -808,5 +810,6 @@ void vas_get_physical_status(vas_machine *m, vas_physical_status *s)
     s->active = pm->list_count[FRAME_ACTIVE];
     for (vas_process *p = m->processes; p; p = p->next)
         s->page_table_frames += p->page_table_pages;
+    s->page_table_frames += m->system->page_table_pages; /* the system page tables */
     pthread_mutex_unlock(&m->lock);
 }

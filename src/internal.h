@@ -316,6 +316,8 @@ VAS_INTERNAL bool ws_insert(vas_process *p, uint64_t page, uint64_t frame);
 VAS_INTERNAL void ws_remove(vas_process *p, uint64_t page, uint64_t frame);
 /* The working-set entry of a page mapped to an active data frame. */
 VAS_INTERNAL uint32_t ws_index_of(const vas_process *p, uint64_t page, uint64_t frame);
+/* Locks the resident page in its working set (never trimmed); false if it is not resident. */
+VAS_INTERNAL bool ws_lock_page(vas_process *p, uint64_t page);
 /* Frees the shared-page table of a process whose working set is empty. */
 VAS_INTERNAL void ws_free_shared(vas_process *p);
 /* Moves `want` pages (or all it can) out of the working set; returns how many. */
@@ -389,6 +391,27 @@ struct vas_machine {
     uint64_t low_water, plenty;       /* available frames below which memory is short, and the
                                          number trimming and writing aim for */
     uint64_t trims, trimmed_pages;    /* trim passes, and pages they took out of working sets */
+    struct vas_process *system;       /* system space: the System process (system.c) */
+    struct pool {
+        int type;                     /* VAS_NONPAGED_POOL or VAS_PAGED_POOL */
+        uint64_t base, pages;         /* the pool's reservation in system space */
+        uint8_t *page_state;          /* per page: free, small blocks, big block (first, rest) */
+        uint32_t *page_free;          /* per small-block page: its free bytes */
+        struct pool_block {
+            uint64_t address, size;   /* the block, its header included */
+            uint32_t tag;
+            bool big;                 /* whole pages, no header */
+        } *blocks;                    /* allocated blocks, sorted by address */
+        uint64_t block_count, block_capacity, pages_committed;
+    } pools[2];
+    struct pool_tag {
+        uint32_t tag;
+        int pool_type;
+        uint64_t allocs, frees, bytes;
+    } *pool_tags;                     /* poolmon's view, one entry per tag and pool type */
+    uint32_t pool_tag_count, pool_tag_capacity;
+    uint64_t freed_blocks[64];        /* recently freed pool addresses: a second free is told */
+    uint32_t freed_next;
     struct section_object *sections;  /* live sections, named or not (section.c) */
     struct control_area *controls;    /* their control areas */
     struct vas_section *handles;      /* every section handle, closed ones too (so that misuse
@@ -517,6 +540,20 @@ VAS_INTERNAL void loader_release_all(vas_process *p);
 VAS_INTERNAL void loader_add_image(vas_process *p, const char *path, uint64_t base);
 /* Sets a new process's loader defaults (stack sizes, the placement seed). */
 VAS_INTERNAL void loader_init(vas_process *p, const vas_process_config *config);
+
+/* ---- system.c: system space and pools -------------------------------------------------- */
+
+typedef struct pool pool;
+typedef struct pool_block pool_block;
+typedef struct pool_tag pool_tag;
+
+/* Makes the System process and the pools of a new machine; STATUS_NO_MEMORY on failure. */
+VAS_INTERNAL uint32_t system_create(vas_machine *m);
+/* Frees the pools' host-side records (the System process goes like any other). */
+VAS_INTERNAL void system_destroy(vas_machine *m);
+VAS_INTERNAL int system_check(const vas_machine *m);
+/* The first kernel address of the machine's native processes. */
+VAS_INTERNAL uint64_t system_range_start(const vas_machine *m);
 
 /* ---- pe.c: PE32 and PE32+ images ---------------------------------------------------------- */
 

@@ -98,6 +98,8 @@ vas_machine *vas_machine_create(const vas_machine_config *config)
     uint32_t error = pagefile ? pagefile_add(m, config->pagefile_path, pagefile, config->pagefile_ops,
                                              config->pagefile_file)
                               : 0;
+    if (!error && system_create(m))
+        error = VAS_ERROR_NOT_ENOUGH_MEMORY;
     if (error) {
         vas_machine_destroy(m);
         vas_set_last_error(error);
@@ -131,6 +133,12 @@ void vas_machine_destroy(vas_machine *m)
         next = p->next;
         free(p);
     }
+    if (m->system) { /* system space goes after the processes, which may have mapped it */
+        process_teardown(m->system);
+        free(m->system);
+        m->system = NULL;
+    }
+    system_destroy(m);
     m->magic = 0;
     section_destroy_all(m);
     pagefile_destroy_all(m);
@@ -315,9 +323,7 @@ void vas_get_machine_info(vas_machine *m, vas_machine_info *info)
     info->page_size = m->layout->page_size;
     info->allocation_granularity = GRANULARITY;
     info->native_bits = m->layout->native_bits;
-    info->system_range_start = m->layout->native_bits == 32 && !m->layout->win9x
-                                   ? (uint64_t)m->increase_user_va_mb << 20
-                                   : m->layout->system_range_start;
+    info->system_range_start = system_range_start(m);
     info->ram_bytes = m->ram_bytes;
     info->pagefile_bytes = m->pagefile_bytes;
 }
@@ -418,6 +424,29 @@ static void add_vad(vad *v, void *context)
     s->bytes += v->end - v->start;
 }
 
+/* The checks of one process (the System process included); adds its commit and frames. */
+static int check_process(vas_process *p, bool full, uint64_t *commit, uint64_t *frames)
+{
+    int errors = 0;
+    uint64_t end = p->shape.highest + 1 ? p->shape.highest + 1 : p->shape.vad_limit;
+    errors += vad_check_tree(&p->vads, p->page_shift, p->shape.lowest, end);
+    sums s = {0, 0};
+    vad_for_each(&p->vads, add_vad, &s);
+    if (s.committed_pages << p->page_shift != p->commit_charge || s.bytes != p->virtual_size ||
+        p->peak_commit_charge < p->commit_charge || p->peak_virtual_size < p->virtual_size) {
+        fprintf(stderr, "vas: invariant 2 failed for process %u: charge %llu for %llu pages, "
+                "virtual size %llu for %llu bytes\n", p->id,
+                (unsigned long long)p->commit_charge, (unsigned long long)s.committed_pages,
+                (unsigned long long)p->virtual_size, (unsigned long long)s.bytes);
+        errors++;
+    }
+    *commit += p->commit_charge;
+    *frames += p->ws_count - p->shared_count + p->page_table_pages;
+    if (full)
+        errors += pagetable_check(p) + ws_check(p);
+    return errors;
+}
+
 int machine_check_locked(vas_machine *m, bool full)
 {
     int errors = 0;
@@ -428,24 +457,10 @@ int machine_check_locked(vas_machine *m, bool full)
             fprintf(stderr, "vas: invariant 4 failed: a live process without its magic\n");
             return errors + 1;
         }
-        errors += vad_check_tree(&p->vads, p->page_shift, p->shape.lowest, p->shape.highest + 1);
-        sums s = {0, 0};
-        vad_for_each(&p->vads, add_vad, &s);
-        if (s.committed_pages << p->page_shift != p->commit_charge || s.bytes != p->virtual_size ||
-            p->peak_commit_charge < p->commit_charge || p->peak_virtual_size < p->virtual_size) {
-            fprintf(stderr, "vas: invariant 2 failed for process %u: charge %llu for %llu pages, "
-                    "virtual size %llu for %llu bytes\n", p->id,
-                    (unsigned long long)p->commit_charge, (unsigned long long)s.committed_pages,
-                    (unsigned long long)p->virtual_size, (unsigned long long)s.bytes);
-            errors++;
-        }
-        commit += p->commit_charge;
-        if (full)
-            errors += pagetable_check(p);
-        frames += p->ws_count - p->shared_count + p->page_table_pages;
-        if (full)
-            errors += ws_check(p);
+        errors += check_process(p, full, &commit, &frames);
     }
+    if (m->system)
+        errors += check_process(m->system, full, &commit, &frames) + system_check(m);
     uint64_t section_pages = 0, section_frames = 0;
     errors += section_check_all(m, full, &section_pages, &section_frames);
     commit += section_pages << m->physical.page_shift;

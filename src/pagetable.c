@@ -167,6 +167,8 @@ uint32_t pagetable_create(vas_process *p)
 
 uint64_t pagetable_leaf(vas_process *p, uint64_t va, bool create)
 {
+    if (!p->table_root && (!create || pagetable_create(p))) /* the System process makes its root late */
+        return 0;
     uint64_t table = p->table_root;
     for (int level = 0; level < p->pt->levels - 1; level++) {
         uint32_t index = pagetable_index(p, va, level);
@@ -188,6 +190,8 @@ uint64_t pagetable_leaf(vas_process *p, uint64_t va, bool create)
 
 void pagetable_prune(vas_process *p, uint64_t va)
 {
+    if (!p->table_root)
+        return;
     uint64_t parents[4];
     uint32_t indexes[4];
     uint64_t table = p->table_root;
@@ -328,19 +332,22 @@ static bool walk_range(range_op *op, uint64_t table, int level, uint64_t table_b
 void pagetable_unmap(vas_process *p, uint64_t start, uint64_t end)
 {
     range_op op = {p, start, end, RANGE_UNMAP, 0};
-    walk_range(&op, p->table_root, 0, 0);
+    if (p->table_root)
+        walk_range(&op, p->table_root, 0, 0);
 }
 
 void pagetable_protect(vas_process *p, uint64_t start, uint64_t end, uint32_t protect)
 {
     range_op op = {p, start, end, RANGE_PROTECT, protect};
-    walk_range(&op, p->table_root, 0, 0);
+    if (p->table_root)
+        walk_range(&op, p->table_root, 0, 0);
 }
 
 void pagetable_reset(vas_process *p, uint64_t start, uint64_t end)
 {
     range_op op = {p, start, end, RANGE_RESET, 0};
-    walk_range(&op, p->table_root, 0, 0);
+    if (p->table_root)
+        walk_range(&op, p->table_root, 0, 0);
 }
 
 void pagetable_destroy(vas_process *p)
@@ -414,7 +421,7 @@ static int check_table(const vas_process *p, uint64_t table, int level, uint64_t
 int pagetable_check(const vas_process *p)
 {
     uint64_t tables = 0;
-    int errors = check_table(p, p->table_root, 0, &tables);
+    int errors = p->table_root ? check_table(p, p->table_root, 0, &tables) : 0;
     if (tables != p->page_table_pages) {
         fprintf(stderr, "vas: page-table invariant 3 failed: %llu tables, count says %llu\n",
                 (unsigned long long)tables, (unsigned long long)p->page_table_pages);

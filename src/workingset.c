@@ -461,6 +461,9 @@ static void trim_excess(vas_machine *m, uint64_t target, bool above_maximum)
         for (vas_process *p = m->processes; p; p = p->next)
             if (excess_of(p, above_maximum) > (largest ? excess_of(largest, above_maximum) : 0))
                 largest = p;
+        vas_process *s = m->system; /* the system working set: paged pool */
+        if (s && excess_of(s, above_maximum) > (largest ? excess_of(largest, above_maximum) : 0))
+            largest = s;
         if (!largest)
             return;
         uint64_t excess = excess_of(largest, above_maximum);
@@ -483,6 +486,8 @@ bool ws_make_available(vas_machine *m, uint64_t needed)
     if (available(m) < needed) { /* the last resort: every unlocked page goes */
         for (vas_process *p = m->processes; p; p = p->next)
             ws_trim(p, p->ws_count);
+        if (m->system)
+            ws_trim(m->system, m->system->ws_count);
         ws_write_modified(m, UINT64_MAX);
     }
     return available(m) >= needed;
@@ -585,6 +590,17 @@ static ws_entry *entry_of(vas_process *p, uint64_t page)
     if (e->list != FRAME_ACTIVE || (!e->is_prototype && e->owner != p))
         return NULL;
     return &p->ws[ws_index_of(p, page, frame)];
+}
+
+bool ws_lock_page(vas_process *p, uint64_t page)
+{
+    ws_entry *w = entry_of(p, page);
+    if (!w)
+        return false;
+    if (!w->locked)
+        p->locked_pages++;
+    w->locked = 1;
+    return true;
 }
 
 #define LOCK_OVERHEAD_PAGES 8 /* of the minimum working set, kept back from VirtualLock */

@@ -1,0 +1,510 @@
+/*
+ * system.c - system space: the kernel's part of every address space, one per machine, and its
+ * paged and nonpaged pools.
+ *
+ * Data structure. System space is kept by one internal process, the System process: its VADs
+ * are the pools' reservations, its page tables the system page tables, its working set the
+ * system working set. A kernel-mode access to an address at or above the system range start
+ * resolves there, whichever process is current, so a page allocated in system space is at the
+ * same address with the same bytes in every process; a user-mode access there is an access
+ * violation (the process's own shape ends below). vas keeps the system page tables in that one
+ * process rather than linking them into every process's top-level table: the translation is the
+ * same, and no process can reach them from user mode.
+ *
+ * Each pool is a reservation in system space, committed a page at a time. Small requests are
+ * carved from pool pages in units of 8 bytes (x86) or 16 (64-bit), each block preceded by a
+ * header of one unit holding its size, pool type and tag (written into the page, where a kernel
+ * debugger would find it); requests too large for a page take whole pages with no header, as
+ * big pool allocations do. The pool's host-side index (allocated blocks sorted by address) is
+ * what frees are checked against. Nonpaged pool pages are faulted in and locked in the system
+ * working set when committed, so they never leave RAM; paged pool pages are ordinary pages of the
+ * system working set, trimmed and paged like any other. Pool pages are charged to commit.
+ *
+ * Invariants (checked by system_check):
+ *   1. Blocks are sorted, disjoint, inside committed pages of their pool; a page holds either
+ *      small blocks (and its free-byte count is the page less the blocks), or is part of one big
+ *      block.
+ *   2. Per tag, bytes in use equal the sizes of that tag's allocated blocks.
+ */
+#include "internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+enum { PAGE_FREE = 0, PAGE_SMALL = 1, PAGE_BIG = 2, PAGE_BIG_TAIL = 3 };
+
+#define RECENTLY_FREED 64 /* freed block addresses remembered to tell a double free */
+
+static uint64_t system_top(const layout *l)
+{
+    if (l->native_bits == 32)
+        return 0xFFFFFFFFull;
+    return l->page_tables == PT_IA64 ? (1ull << 43) - 1 : UINT64_MAX; /* IA-64's tables map 43 bits */
+}
+
+uint64_t system_range_start(const vas_machine *m)
+{
+    const layout *l = m->layout;
+    return l->native_bits == 32 && !l->win9x ? (uint64_t)m->increase_user_va_mb << 20 : l->system_range_start;
+}
+
+static uint32_t pool_create(vas_machine *m, pool *pl, int type, uint64_t base, uint64_t size)
+{
+    vas_process *s = m->system;
+    uint64_t at = base, length = size;
+    uint32_t status = region_allocate(s, &at, 0, &length, VAS_MEM_RESERVE, VAS_PAGE_READWRITE, NULL);
+    if (status)
+        return status;
+    *pl = (pool){.type = type, .base = at, .pages = length >> s->page_shift};
+    pl->page_state = calloc(pl->pages, 1);
+    pl->page_free = calloc(pl->pages, sizeof *pl->page_free);
+    return pl->page_state && pl->page_free ? VAS_STATUS_SUCCESS : VAS_STATUS_NO_MEMORY;
+}
+
+uint32_t system_create(vas_machine *m)
+{
+    const layout *l = m->layout;
+    vas_process *s = calloc(1, sizeof *s);
+    if (!s)
+        return VAS_STATUS_NO_MEMORY;
+    m->system = s;
+    s->magic = PROCESS_MAGIC;
+    s->machine = m;
+    snprintf(s->name, sizeof s->name, "System");
+    s->bits = l->native_bits;
+    s->large_address_aware = true;
+    s->page_size = l->page_size;
+    s->page_shift = m->physical.page_shift;
+    s->pt = pagetable_format_of(l->page_tables);
+    uint64_t top = system_top(l);
+    s->shape = (address_space_shape){.lowest = system_range_start(m), .highest = top,
+                                     .vad_limit = top - (GRANULARITY - 1)};
+    s->dep_enabled = !l->win9x;
+    s->ws_minimum = 0;
+    s->ws_maximum = UINT64_MAX; /* the system working set: trimmed only when memory is short */
+    uint32_t status = tlb_create(s, 0); /* the page tables come with the first system page */
+    /* The pools: nonpaged pool near the start of system space, paged pool after it, each a
+       quarter of system space up to 1 GB. */
+    uint64_t space = s->shape.vad_limit - s->shape.lowest, size = space / 4 < (1ull << 30) ? space / 4 : 1ull << 30;
+    size = align_down(size, GRANULARITY);
+    uint64_t nonpaged = align_up(s->shape.lowest + (16u << 20), GRANULARITY);
+    if (!status)
+        status = pool_create(m, &m->pools[VAS_NONPAGED_POOL], VAS_NONPAGED_POOL, nonpaged, size);
+    if (!status)
+        status = pool_create(m, &m->pools[VAS_PAGED_POOL], VAS_PAGED_POOL, nonpaged + size, size);
+    return status;
+}
+
+void system_destroy(vas_machine *m)
+{
+    for (int i = 0; i < 2; i++) {
+        free(m->pools[i].page_state);
+        free(m->pools[i].page_free);
+        free(m->pools[i].blocks);
+    }
+    free(m->pool_tags);
+    m->pool_tags = NULL;
+}
+
+/* ---- Pool pages -------------------------------------------------------------------------------- */
+
+static uint64_t unit_of(const vas_machine *m) { return m->layout->native_bits == 32 ? 8 : 16; }
+
+static uint64_t page_address(const vas_machine *m, const pool *pl, uint64_t page)
+{
+    return pl->base + (page << m->physical.page_shift);
+}
+
+/* Commits `count` pool pages from `first`; nonpaged ones are brought in and locked at once. */
+static uint32_t commit_pages(vas_machine *m, pool *pl, uint64_t first, uint64_t count)
+{
+    vas_process *s = m->system;
+    uint64_t at = page_address(m, pl, first), size = count << s->page_shift;
+    uint32_t status = region_allocate(s, &at, 0, &size, VAS_MEM_COMMIT, VAS_PAGE_READWRITE, NULL);
+    for (uint64_t i = 0; !status && pl->type == VAS_NONPAGED_POOL && i < count; i++) {
+        uint64_t page = at + (i << s->page_shift);
+        vas_exception e;
+        if (!fault_in_page(s, page, &e) || !ws_lock_page(s, page))
+            status = e.code ? e.code : VAS_STATUS_NO_MEMORY;
+    }
+    if (status && status != VAS_STATUS_COMMITMENT_LIMIT) { /* undo what was committed */
+        uint64_t b = page_address(m, pl, first), z = count << s->page_shift;
+        region_free(s, &b, &z, VAS_MEM_DECOMMIT);
+    }
+    if (!status)
+        pl->pages_committed += count;
+    return status;
+}
+
+static void decommit_pages(vas_machine *m, pool *pl, uint64_t first, uint64_t count)
+{
+    vas_process *s = m->system;
+    uint64_t at = page_address(m, pl, first), size = count << s->page_shift;
+    region_free(s, &at, &size, VAS_MEM_DECOMMIT);
+    memset(pl->page_state + first, PAGE_FREE, count);
+    pl->pages_committed -= count;
+}
+
+/* ---- The block index --------------------------------------------------------------------------- */
+
+/* The first block at or after address. */
+static uint64_t block_at_or_after(const pool *pl, uint64_t address)
+{
+    uint64_t low = 0, high = pl->block_count;
+    while (low < high) {
+        uint64_t mid = (low + high) / 2;
+        if (pl->blocks[mid].address < address)
+            low = mid + 1;
+        else
+            high = mid;
+    }
+    return low;
+}
+
+static bool insert_block(pool *pl, pool_block b)
+{
+    if (pl->block_count == pl->block_capacity) {
+        uint64_t capacity = pl->block_capacity ? 2 * pl->block_capacity : 64;
+        pool_block *grown = realloc(pl->blocks, capacity * sizeof *grown);
+        if (!grown)
+            return false;
+        pl->blocks = grown;
+        pl->block_capacity = capacity;
+    }
+    uint64_t i = block_at_or_after(pl, b.address);
+    memmove(&pl->blocks[i + 1], &pl->blocks[i], (pl->block_count - i) * sizeof *pl->blocks);
+    pl->blocks[i] = b;
+    pl->block_count++;
+    return true;
+}
+
+/* The lowest offset in a small-block page where `need` bytes are free, or UINT64_MAX. */
+static uint64_t find_gap(const vas_machine *m, const pool *pl, uint64_t page, uint64_t need)
+{
+    uint64_t start = page_address(m, pl, page), end = start + m->physical.page_size, at = start;
+    for (uint64_t i = block_at_or_after(pl, start); i < pl->block_count && pl->blocks[i].address < end; i++) {
+        if (pl->blocks[i].address - at >= need)
+            return at - start;
+        at = pl->blocks[i].address + pl->blocks[i].size;
+    }
+    return end - at >= need ? at - start : UINT64_MAX;
+}
+
+static pool_tag *tag_entry(vas_machine *m, uint32_t tag, int type, bool create)
+{
+    for (uint32_t i = 0; i < m->pool_tag_count; i++)
+        if (m->pool_tags[i].tag == tag && m->pool_tags[i].pool_type == type)
+            return &m->pool_tags[i];
+    if (!create)
+        return NULL;
+    if (m->pool_tag_count == m->pool_tag_capacity) {
+        uint32_t capacity = m->pool_tag_capacity ? 2 * m->pool_tag_capacity : 32;
+        pool_tag *grown = realloc(m->pool_tags, capacity * sizeof *grown);
+        if (!grown)
+            return NULL;
+        m->pool_tags = grown;
+        m->pool_tag_capacity = capacity;
+    }
+    pool_tag *t = &m->pool_tags[m->pool_tag_count++];
+    *t = (pool_tag){tag, type, 0, 0, 0};
+    return t;
+}
+
+/* The block header as the page holds it: the block's size in units, its pool type, its tag. */
+static void write_header(vas_machine *m, uint64_t block, uint64_t size, int type, uint32_t tag)
+{
+    uint8_t header[16] = {0};
+    uint64_t unit = unit_of(m), units = size / unit;
+    header[0] = (uint8_t)units;
+    header[1] = (uint8_t)(units >> 8);
+    header[2] = (uint8_t)(type + 1); /* 0 marks a free block */
+    memcpy(header + 4, &tag, 4);
+    process_write(m->system, block, header, (size_t)unit);
+}
+
+/* ---- Allocation --------------------------------------------------------------------------------- */
+
+static uint32_t pool_alloc_locked(vas_machine *m, int type, uint64_t size, uint32_t tag, uint64_t *out)
+{
+    pool *pl = &m->pools[type];
+    uint64_t unit = unit_of(m), page_size = m->physical.page_size, page_shift = m->physical.page_shift;
+    if (size == 0 || size > (pl->pages << page_shift))
+        return VAS_STATUS_INVALID_PARAMETER;
+    pool_tag *t = tag_entry(m, tag, type, true);
+    if (!t)
+        return VAS_STATUS_NO_MEMORY;
+    uint64_t need = align_up(size, unit) + unit; /* the header comes first */
+    if (need <= page_size) {
+        uint64_t page = UINT64_MAX, offset = UINT64_MAX;
+        for (uint64_t i = 0; i < pl->pages && offset == UINT64_MAX; i++)
+            if (pl->page_state[i] == PAGE_SMALL && pl->page_free[i] >= need &&
+                (offset = find_gap(m, pl, i, need)) != UINT64_MAX)
+                page = i;
+        if (page == UINT64_MAX) { /* a new pool page */
+            for (uint64_t i = 0; i < pl->pages && page == UINT64_MAX; i++)
+                if (pl->page_state[i] == PAGE_FREE)
+                    page = i;
+            if (page == UINT64_MAX)
+                return VAS_STATUS_NO_MEMORY; /* the pool is exhausted */
+            uint32_t status = commit_pages(m, pl, page, 1);
+            if (status)
+                return status;
+            pl->page_state[page] = PAGE_SMALL;
+            pl->page_free[page] = (uint32_t)page_size;
+            offset = 0;
+        }
+        uint64_t block = page_address(m, pl, page) + offset;
+        if (!insert_block(pl, (pool_block){block, need, tag, false})) {
+            if (pl->page_free[page] == page_size)
+                decommit_pages(m, pl, page, 1);
+            return VAS_STATUS_NO_MEMORY;
+        }
+        pl->page_free[page] -= (uint32_t)need;
+        write_header(m, block, need, type, tag);
+        *out = block + unit;
+    } else { /* whole pages, no header */
+        uint64_t pages = align_up(size, page_size) >> page_shift, run = 0, first = 0;
+        for (uint64_t i = 0; i < pl->pages && run < pages; i++) {
+            run = pl->page_state[i] == PAGE_FREE ? run + 1 : 0;
+            first = i + 1 - run;
+        }
+        if (run < pages)
+            return VAS_STATUS_NO_MEMORY;
+        uint32_t status = commit_pages(m, pl, first, pages);
+        if (status)
+            return status;
+        uint64_t block = page_address(m, pl, first);
+        if (!insert_block(pl, (pool_block){block, pages << page_shift, tag, true})) {
+            decommit_pages(m, pl, first, pages);
+            return VAS_STATUS_NO_MEMORY;
+        }
+        pl->page_state[first] = PAGE_BIG;
+        memset(pl->page_state + first + 1, PAGE_BIG_TAIL, pages - 1);
+        *out = block;
+    }
+    t->allocs++;
+    t->bytes += size <= page_size - unit ? align_up(size, unit) + unit : align_up(size, page_size);
+    return VAS_STATUS_SUCCESS;
+}
+
+uint64_t vas_pool_alloc(vas_machine *m, int pool_type, uint64_t size, uint32_t tag)
+{
+    if (!m || m->magic != MACHINE_MAGIC) {
+        vas_set_last_error(VAS_ERROR_INVALID_HANDLE);
+        return 0;
+    }
+    uint64_t address = 0;
+    uint32_t status = VAS_STATUS_INVALID_PARAMETER;
+    if (pool_type == VAS_NONPAGED_POOL || pool_type == VAS_PAGED_POOL) {
+        process_enter(m->system);
+        status = pool_alloc_locked(m, pool_type, size, tag, &address);
+        process_leave(m->system, status == VAS_STATUS_SUCCESS);
+    } else {
+        status = VAS_STATUS_INVALID_PARAMETER;
+    }
+    if (status) {
+        vas_set_last_error(vas_nt_status_to_dos_error(status));
+        return 0;
+    }
+    return address;
+}
+
+/* ---- Free ---------------------------------------------------------------------------------------- */
+
+static pool *pool_of(vas_machine *m, uint64_t address)
+{
+    for (int i = 0; i < 2; i++) {
+        pool *pl = &m->pools[i];
+        if (address >= pl->base && address - pl->base < (pl->pages << m->physical.page_shift))
+            return pl;
+    }
+    return NULL;
+}
+
+static bool recently_freed(const vas_machine *m, uint64_t address)
+{
+    for (int i = 0; i < RECENTLY_FREED; i++)
+        if (m->freed_blocks[i] == address && address)
+            return true;
+    return false;
+}
+
+static uint32_t pool_free_locked(vas_machine *m, uint64_t address, uint32_t tag)
+{
+    pool *pl = pool_of(m, address);
+    uint64_t unit = unit_of(m), page_size = m->physical.page_size, page_shift = m->physical.page_shift;
+    if (!pl)
+        return VAS_STATUS_INVALID_ADDRESS; /* BAD_POOL_CALLER: not a pool address */
+    bool big = address % page_size == 0;
+    uint64_t block = big ? address : address - unit;
+    uint64_t i = block_at_or_after(pl, block);
+    if (i == pl->block_count || pl->blocks[i].address != block || pl->blocks[i].big != big)
+        return recently_freed(m, address) ? VAS_STATUS_INVALID_PAGE_PROTECTION  /* freed twice */
+                                          : VAS_STATUS_INVALID_ADDRESS;        /* not a block */
+    pool_block b = pl->blocks[i];
+    if (b.tag != tag)
+        return VAS_STATUS_INVALID_PARAMETER; /* BAD_POOL_CALLER: freed with the wrong tag */
+    pool_tag *t = tag_entry(m, tag, pl->type, false);
+    memmove(&pl->blocks[i], &pl->blocks[i + 1], (pl->block_count - i - 1) * sizeof *pl->blocks);
+    pl->block_count--;
+    uint64_t page = (block - pl->base) >> page_shift;
+    if (big) {
+        decommit_pages(m, pl, page, b.size >> page_shift);
+    } else {
+        write_header(m, block, b.size, -1, tag); /* marked free, where a debugger would look */
+        pl->page_free[page] += (uint32_t)b.size;
+        if (pl->page_free[page] == page_size)
+            decommit_pages(m, pl, page, 1);
+    }
+    if (t) {
+        t->frees++;
+        t->bytes -= b.size;
+    }
+    m->freed_blocks[m->freed_next++ % RECENTLY_FREED] = address;
+    return VAS_STATUS_SUCCESS;
+}
+
+int vas_pool_free(vas_machine *m, uint64_t address, uint32_t tag)
+{
+    if (!m || m->magic != MACHINE_MAGIC) {
+        vas_set_last_error(VAS_ERROR_INVALID_HANDLE);
+        return 0;
+    }
+    process_enter(m->system);
+    uint32_t status = pool_free_locked(m, address, tag);
+    process_leave(m->system, status == VAS_STATUS_SUCCESS);
+    if (status) {
+        /* Windows would stop with BAD_POOL_CALLER (0xC2); the library reports it instead. */
+        vas_set_last_error(status == VAS_STATUS_INVALID_PAGE_PROTECTION ? VAS_ERROR_INVALID_BLOCK
+                           : vas_nt_status_to_dos_error(status));
+        return 0;
+    }
+    return 1;
+}
+
+size_t vas_pool_tags(vas_machine *m, vas_pool_tag_info *out, size_t max)
+{
+    if (!m || m->magic != MACHINE_MAGIC)
+        return 0;
+    pthread_mutex_lock(&m->lock);
+    size_t count = 0;
+    for (uint32_t i = 0; i < m->pool_tag_count; i++) {
+        const pool_tag *t = &m->pool_tags[i];
+        if (out && count < max)
+            out[count] = (vas_pool_tag_info){t->tag, t->pool_type, t->allocs, t->frees, t->bytes};
+        count++;
+    }
+    pthread_mutex_unlock(&m->lock);
+    return count;
+}
+
+void vas_get_pool_status(vas_machine *m, vas_pool_status *status)
+{
+    if (!status)
+        return;
+    memset(status, 0, sizeof *status);
+    if (!m || m->magic != MACHINE_MAGIC)
+        return;
+    pthread_mutex_lock(&m->lock);
+    for (int i = 0; i < 2; i++) {
+        const pool *pl = &m->pools[i];
+        status->base[i] = pl->base;
+        status->size[i] = pl->pages << m->physical.page_shift;
+        status->committed[i] = pl->pages_committed << m->physical.page_shift;
+        status->blocks[i] = pl->block_count;
+    }
+    status->system_range_start = m->system->shape.lowest;
+    status->resident = (uint64_t)m->system->ws_count << m->physical.page_shift;
+    pthread_mutex_unlock(&m->lock);
+}
+
+/* ---- The driver's view ------------------------------------------------------------------------------- */
+
+void vas_ke_stack_attach_process(vas_process **current, vas_process *process, vas_apc_state *state)
+{
+    if (!current || !state)
+        return;
+    state->previous = *current;
+    *current = process;
+}
+
+void vas_ke_unstack_detach_process(vas_process **current, const vas_apc_state *state)
+{
+    if (current && state)
+        *current = state->previous;
+}
+
+static uint32_t probe(vas_process *p, uint64_t address, uint64_t length, uint32_t alignment, bool write,
+                      vas_exception *exception)
+{
+    vas_exception ignored;
+    if (!exception)
+        exception = &ignored;
+    *exception = (vas_exception){0, 0, 0};
+    if (!p || p->magic != PROCESS_MAGIC)
+        return exception->code = VAS_STATUS_INVALID_HANDLE;
+    if (alignment == 0 || alignment > 16 || (alignment & (alignment - 1)))
+        return exception->code = VAS_STATUS_INVALID_PARAMETER;
+    if (length == 0)
+        return VAS_STATUS_SUCCESS;
+    uint32_t kind = write ? VAS_EXCEPTION_WRITE_FAULT : VAS_EXCEPTION_READ_FAULT;
+    if (address % alignment) {
+        *exception = (vas_exception){VAS_STATUS_DATATYPE_MISALIGNMENT, kind, address};
+        return exception->code;
+    }
+    uint64_t probe_limit = p->shape.vad_limit; /* MmUserProbeAddress: the 64 KB off-limits start */
+    if (address > probe_limit || length > probe_limit - address) {
+        /* Windows raises it at MmUserProbeAddress, whatever the address */
+        *exception = (vas_exception){VAS_STATUS_ACCESS_VIOLATION, kind, probe_limit};
+        return exception->code;
+    }
+    for (uint64_t page = align_down(address, p->page_size); write && page < address + length; page += p->page_size) {
+        uint64_t at = page < address ? address : page;
+        uint8_t byte;
+        uint32_t status = vas_kernel_read(p->machine, p, at, &byte, 1, exception);
+        if (!status)
+            status = vas_kernel_write(p->machine, p, at, &byte, 1, exception);
+        if (status)
+            return status;
+    }
+    return VAS_STATUS_SUCCESS;
+}
+
+uint32_t vas_probe_for_read(vas_process *current, uint64_t address, uint64_t length, uint32_t alignment,
+                            vas_exception *exception)
+{
+    return probe(current, address, length, alignment, false, exception);
+}
+
+uint32_t vas_probe_for_write(vas_process *current, uint64_t address, uint64_t length, uint32_t alignment,
+                             vas_exception *exception)
+{
+    return probe(current, address, length, alignment, true, exception);
+}
+
+/* ---- Invariant checking ------------------------------------------------------------------------------ */
+
+int system_check(const vas_machine *m)
+{
+    int errors = 0;
+    uint64_t page_size = m->physical.page_size, page_shift = m->physical.page_shift;
+    for (int k = 0; k < 2; k++) {
+        const pool *pl = &m->pools[k];
+        uint64_t previous_end = 0;
+        for (uint64_t i = 0; i < pl->block_count; i++) {
+            const pool_block *b = &pl->blocks[i];
+            uint64_t page = (b->address - pl->base) >> page_shift;
+            bool ok = b->address >= previous_end && b->address >= pl->base && page < pl->pages &&
+                      (b->big ? pl->page_state[page] == PAGE_BIG && b->address % page_size == 0
+                              : pl->page_state[page] == PAGE_SMALL &&
+                                    (b->address + b->size - 1) >> page_shift == b->address >> page_shift);
+            if (!ok) {
+                fprintf(stderr, "vas: pool invariant 1 failed: block %#llx of %llu bytes\n",
+                        (unsigned long long)b->address, (unsigned long long)b->size);
+                errors++;
+            }
+            previous_end = b->address + b->size;
+        }
+    }
+    return errors;
+}
