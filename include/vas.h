@@ -619,6 +619,21 @@ typedef struct vas_apc_state {
 void vas_ke_stack_attach_process(vas_process **current, vas_process *process, vas_apc_state *state);
 void vas_ke_unstack_detach_process(vas_process **current, const vas_apc_state *state);
 
+/* The MDL pattern: describe a user buffer of a process (IoAllocateMdl), lock its pages in memory
+   for a kind of access (MmProbeAndLockPages: VAS_EXCEPTION_READ_FAULT or _WRITE_FAULT; faults
+   them in, copies write-copy pages for a write; returns 0 or the exception, locking nothing
+   then), map them into system space (MmGetSystemAddressForMdlSafe: 0 on failure), then unlock
+   (MmUnlockPages, which unmaps the system address too) and free. A kernel-mode access to the
+   system address reaches the buffer's pages whatever process is current; locked pages are never
+   paged out, and stay valid even if the process frees the buffer or exits. Pages of mapped views
+   and images are refused (STATUS_NOT_SUPPORTED). */
+typedef struct vas_mdl vas_mdl;
+vas_mdl *vas_io_allocate_mdl(vas_process *process, uint64_t address, uint64_t length);
+uint32_t vas_mm_probe_and_lock_pages(vas_mdl *mdl, uint32_t access, vas_exception *exception);
+uint64_t vas_mm_get_system_address_for_mdl_safe(vas_mdl *mdl);
+void     vas_mm_unlock_pages(vas_mdl *mdl);
+void     vas_io_free_mdl(vas_mdl *mdl);
+
 /* ProbeForRead / ProbeForWrite on `current`'s user space: nothing for length 0; else
    STATUS_DATATYPE_MISALIGNMENT (0x80000002) when address is not a multiple of alignment (1, 2,
    4, 8 or 16), STATUS_ACCESS_VIOLATION when the range reaches past the highest user address

@@ -469,8 +469,15 @@ static uint32_t kernel_access(vas_machine *m, vas_process *current, uint64_t add
     *exception = (vas_exception){0, 0, 0};
     if (!m || m->magic != MACHINE_MAGIC || (current && (current->magic != PROCESS_MAGIC || current->machine != m)))
         return exception->code = VAS_STATUS_INVALID_HANDLE;
-    if (address >= m->system->shape.lowest) /* system space: the same in every process */
+    uint32_t status;
+    if (address >= m->system->shape.lowest) { /* system space: the same in every process */
+        pthread_mutex_lock(&m->lock);
+        bool mapped = mdl_access(m, address, buf, size, kind, exception, &status);
+        pthread_mutex_unlock(&m->lock);
+        if (mapped)
+            return status;
         return access_slow(m->system, address, buf, size, kind, exception);
+    }
     if (!current) {
         *exception = (vas_exception){VAS_STATUS_ACCESS_VIOLATION, kind, address};
         return exception->code;
@@ -488,6 +495,16 @@ uint32_t vas_kernel_write(vas_machine *m, vas_process *current, uint64_t address
                           vas_exception *exception)
 {
     return kernel_access(m, current, address, (void *)(uintptr_t)buffer, size, VAS_EXCEPTION_WRITE_FAULT, exception);
+}
+
+uint32_t access_locked_kernel(vas_process *p, uint64_t address, uint8_t *byte, uint32_t kind,
+                              vas_exception *exception)
+{
+    if (kind == VAS_EXCEPTION_WRITE_FAULT) { /* the probe writes back what it read */
+        uint32_t status = access_locked(p, address, byte, 1, VAS_EXCEPTION_READ_FAULT, exception);
+        return status ? status : access_locked(p, address, byte, 1, VAS_EXCEPTION_WRITE_FAULT, exception);
+    }
+    return access_locked(p, address, byte, 1, kind, exception);
 }
 
 uint32_t process_write(vas_process *p, uint64_t address, const void *buffer, size_t size)

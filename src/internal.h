@@ -146,6 +146,7 @@ typedef struct pfn_entry {
     uint8_t is_page_table;
     uint8_t modified;                 /* differs from its backing copy, or has none */
     uint8_t is_prototype;             /* a section page, mapped through a prototype PTE */
+    uint16_t lock_count;              /* MDLs holding it (MmProbeAndLockPages): never reused */
 } pfn_entry;
 
 typedef struct physical_memory {
@@ -265,6 +266,9 @@ VAS_INTERNAL bool fault_in_page(vas_process *p, uint64_t page, vas_exception *ex
 /* A write into the process as the system makes it (the PEB, a TEB): user page protections
    apply; returns STATUS_SUCCESS or the exception code. Machine lock held. */
 VAS_INTERNAL uint32_t process_write(vas_process *p, uint64_t address, const void *buffer, size_t size);
+/* One byte touched as a probe touches it (a write writes back what it read). Lock held. */
+VAS_INTERNAL uint32_t access_locked_kernel(vas_process *p, uint64_t address, uint8_t *byte, uint32_t kind,
+                                           vas_exception *exception);
 
 /* ---- pagefile.c: paging files ---------------------------------------------------------- */
 
@@ -410,6 +414,8 @@ struct vas_machine {
         uint64_t allocs, frees, bytes;
     } *pool_tags;                     /* poolmon's view, one entry per tag and pool type */
     uint32_t pool_tag_count, pool_tag_capacity;
+    struct vas_mdl *mdls;             /* MDLs allocated, locked or not (system.c) */
+    uint64_t orphaned_frames;         /* locked pages whose process let them go: active until unlocked */
     uint64_t freed_blocks[64];        /* recently freed pool addresses: a second free is told */
     uint32_t freed_next;
     struct section_object *sections;  /* live sections, named or not (section.c) */
@@ -547,6 +553,15 @@ typedef struct pool pool;
 typedef struct pool_block pool_block;
 typedef struct pool_tag pool_tag;
 
+/* A kernel-mode access to an MDL's system address (MmGetSystemAddressForMdlSafe): true when
+   address lies in one, with *status the result of the copy. */
+VAS_INTERNAL bool mdl_access(vas_machine *m, uint64_t address, uint8_t *buffer, size_t size, uint32_t kind,
+                             vas_exception *exception, uint32_t *status);
+/* A private page locked by an MDL is being unmapped from its process: the frame stays, owned by
+   no process, until the MDL unlocks it. */
+VAS_INTERNAL void mdl_orphan_frame(vas_machine *m, uint64_t frame);
+/* Frees every MDL of a dying machine. */
+VAS_INTERNAL void mdl_destroy_all(vas_machine *m);
 /* Makes the System process and the pools of a new machine; STATUS_NO_MEMORY on failure. */
 VAS_INTERNAL uint32_t system_create(vas_machine *m);
 /* Frees the pools' host-side records (the System process goes like any other). */

@@ -124,6 +124,7 @@ void vas_machine_destroy(vas_machine *m)
 {
     if (!m || m->magic != MACHINE_MAGIC)
         return;
+    mdl_destroy_all(m); /* first: they name processes */
     for (vas_process *p = m->processes, *next; p; p = next) {
         next = p->next;
         process_teardown(p);
@@ -461,6 +462,7 @@ int machine_check_locked(vas_machine *m, bool full)
     }
     if (m->system)
         errors += check_process(m->system, full, &commit, &frames) + system_check(m);
+    frames += m->orphaned_frames;
     uint64_t section_pages = 0, section_frames = 0;
     errors += section_check_all(m, full, &section_pages, &section_frames);
     commit += section_pages << m->physical.page_shift;

@@ -303,7 +303,11 @@ static bool walk_range(range_op *op, uint64_t table, int level, uint64_t table_b
         if (op->verb == RANGE_UNMAP) {
             uint32_t file;
             uint64_t slot;
-            if (frame) {
+            if (frame && pm->pfn[frame].lock_count) { /* an MDL still holds it (system.c) */
+                if (resident)
+                    ws_remove(p, base, frame);
+                mdl_orphan_frame(m, frame);
+            } else if (frame) {
                 if (resident)
                     ws_remove(p, base, frame);
                 frame_drop_copy(m, frame);

@@ -482,6 +482,255 @@ uint32_t vas_probe_for_write(vas_process *current, uint64_t address, uint64_t le
     return probe(current, address, length, alignment, true, exception);
 }
 
+/* ---- MDLs: a user buffer locked and mapped into system space ----------------------------------------
+ * An MDL describes a buffer of one process. Locking it (MmProbeAndLockPages) faults every page
+ * in for the access asked, records its frame and marks the frame locked: its working-set entry
+ * is locked (MDL lock, 3) so it is never trimmed, and its lock_count keeps the frame alive even
+ * if the process decommits or frees the buffer, or dies (the frame is then "orphaned": active,
+ * owned by nobody, until the unlock frees it). Mapping it (MmGetSystemAddressForMdlSafe) gives
+ * a system-space range whose kernel-mode accesses go straight to those frames, whatever process
+ * is current. Pages of mapped views and images are refused (STATUS_NOT_SUPPORTED). */
+
+#define MDL_MAGIC 0x4D444C21u /* "MDL!" */
+
+struct vas_mdl {
+    uint32_t magic;
+    vas_machine *machine;
+    vas_process *process;
+    uint64_t address, length, pages;
+    uint64_t *frames;                 /* while locked */
+    uint32_t access;
+    uint64_t system_address;          /* while mapped, else 0 */
+    struct vas_mdl *next;
+};
+
+vas_mdl *vas_io_allocate_mdl(vas_process *p, uint64_t address, uint64_t length)
+{
+    if (process_enter(p)) {
+        vas_set_last_error(VAS_ERROR_INVALID_HANDLE);
+        return NULL;
+    }
+    vas_machine *m = p->machine;
+    uint64_t first = align_down(address, p->page_size);
+    vas_mdl *mdl = NULL;
+    if (length && address <= p->shape.highest && length - 1 <= p->shape.highest - address) {
+        uint64_t pages = (align_up(address + length, p->page_size) - first) >> p->page_shift;
+        mdl = calloc(1, sizeof *mdl);
+        if (mdl) {
+            *mdl = (vas_mdl){MDL_MAGIC, m, p, address, length, pages, NULL, 0, 0, m->mdls};
+            m->mdls = mdl;
+        }
+    }
+    process_leave(p, false);
+    if (!mdl)
+        vas_set_last_error(length ? VAS_ERROR_NOT_ENOUGH_MEMORY : VAS_ERROR_INVALID_PARAMETER);
+    return mdl;
+}
+
+static void unlock_frames(vas_mdl *mdl, uint64_t count)
+{
+    vas_machine *m = mdl->machine;
+    physical_memory *pm = &m->physical;
+    vas_process *p = mdl->process->magic == PROCESS_MAGIC ? mdl->process : NULL;
+    for (uint64_t i = 0; i < count; i++) {
+        uint64_t frame = mdl->frames[i];
+        pfn_entry *e = &pm->pfn[frame];
+        if (--e->lock_count)
+            continue;
+        if (!e->owner) { /* orphaned: its process let it go meanwhile */
+            frame_drop_copy(m, frame);
+            physical_release(pm, frame);
+            m->orphaned_frames--;
+            continue;
+        }
+        uint64_t page = align_down(mdl->address, pm->page_size) + (i << pm->page_shift);
+        ws_entry *w = p ? &p->ws[ws_index_of(p, page, frame)] : NULL;
+        if (w && w->locked == 3) {
+            w->locked = 0;
+            p->locked_pages--;
+        }
+    }
+    free(mdl->frames);
+    mdl->frames = NULL;
+}
+
+void mdl_orphan_frame(vas_machine *m, uint64_t frame)
+{
+    m->physical.pfn[frame].owner = NULL;
+    m->orphaned_frames++;
+}
+
+uint32_t vas_mm_probe_and_lock_pages(vas_mdl *mdl, uint32_t access, vas_exception *exception)
+{
+    vas_exception ignored;
+    if (!exception)
+        exception = &ignored;
+    *exception = (vas_exception){0, 0, 0};
+    if (!mdl || mdl->magic != MDL_MAGIC || process_enter(mdl->process))
+        return exception->code = VAS_STATUS_INVALID_HANDLE;
+    vas_process *p = mdl->process;
+    physical_memory *pm = &p->machine->physical;
+    uint32_t status = VAS_STATUS_SUCCESS;
+    if (mdl->frames || (access != VAS_EXCEPTION_READ_FAULT && access != VAS_EXCEPTION_WRITE_FAULT))
+        status = VAS_STATUS_INVALID_PARAMETER; /* locked already, or a bad access */
+    else if (!(mdl->frames = calloc(mdl->pages, sizeof *mdl->frames)))
+        status = VAS_STATUS_NO_MEMORY;
+    uint64_t first = align_down(mdl->address, p->page_size), locked = 0;
+    for (; !status && locked < mdl->pages; locked++) {
+        uint64_t page = first + (locked << p->page_shift);
+        uint64_t at = page < mdl->address ? mdl->address : page;
+        vad *v = vad_find(&p->vads, page);
+        if (v && v->view) {
+            *exception = (vas_exception){VAS_STATUS_NOT_SUPPORTED, access, at};
+            status = VAS_STATUS_NOT_SUPPORTED;
+            break;
+        }
+        uint8_t byte;
+        /* A kernel-mode touch of the page, as the probe makes it: faults it in (and copies a
+           write-copy page), or raises the page's exception. */
+        status = access_locked_kernel(p, at, &byte, access, exception);
+        if (status)
+            break;
+        uint64_t leaf = pagetable_leaf(p, page, false);
+        uint64_t frame = pte_frame(p, pagetable_read(p, leaf, pagetable_index(p, page, p->pt->levels - 1)));
+        ws_entry *w = &p->ws[ws_index_of(p, page, frame)];
+        if (!w->locked) {
+            w->locked = 3;
+            p->locked_pages++;
+        }
+        pm->pfn[frame].lock_count++;
+        if (access == VAS_EXCEPTION_WRITE_FAULT && !pm->pfn[frame].modified)
+            ws_forget_copy(p->machine, frame); /* the device may write: the page is dirty */
+        mdl->frames[locked] = frame;
+    }
+    if (status && mdl->frames) { /* nothing stays locked */
+        unlock_frames(mdl, locked);
+    }
+    if (!status)
+        mdl->access = access;
+    process_leave(p, true);
+    return status;
+}
+
+uint64_t vas_mm_get_system_address_for_mdl_safe(vas_mdl *mdl)
+{
+    if (!mdl || mdl->magic != MDL_MAGIC) {
+        vas_set_last_error(VAS_ERROR_INVALID_HANDLE);
+        return 0;
+    }
+    vas_machine *m = mdl->machine;
+    process_enter(m->system);
+    uint64_t base = 0, size = mdl->pages << m->physical.page_shift;
+    uint32_t status = !mdl->frames ? VAS_STATUS_INVALID_PARAMETER /* not locked */
+                    : mdl->system_address ? VAS_STATUS_SUCCESS
+                    : region_allocate(m->system, &base, 0, &size, VAS_MEM_RESERVE, VAS_PAGE_READWRITE, NULL);
+    if (!status && !mdl->system_address) {
+        vad_find(&m->system->vads, base)->flags |= VAD_NO_CHANGE; /* system PTEs: not for VirtualFree */
+        mdl->system_address = base + (mdl->address & (m->physical.page_size - 1));
+    }
+    process_leave(m->system, !status);
+    if (status) {
+        vas_set_last_error(vas_nt_status_to_dos_error(status));
+        return 0;
+    }
+    return mdl->system_address;
+}
+
+bool mdl_access(vas_machine *m, uint64_t address, uint8_t *buffer, size_t size, uint32_t kind,
+                vas_exception *exception, uint32_t *status)
+{
+    physical_memory *pm = &m->physical;
+    for (vas_mdl *mdl = m->mdls; mdl; mdl = mdl->next) {
+        if (!mdl->system_address || address < mdl->system_address || address - mdl->system_address >= mdl->length)
+            continue;
+        uint64_t offset = address - mdl->system_address + (mdl->address & (pm->page_size - 1));
+        if (size > mdl->length - (address - mdl->system_address) ||
+            (kind == VAS_EXCEPTION_WRITE_FAULT && mdl->access != VAS_EXCEPTION_WRITE_FAULT) ||
+            kind == VAS_EXCEPTION_EXECUTE_FAULT) {
+            /* past the buffer, or a write through a read lock */
+            *exception = (vas_exception){VAS_STATUS_ACCESS_VIOLATION, kind, address};
+            *status = VAS_STATUS_ACCESS_VIOLATION;
+            return true;
+        }
+        while (size) {
+            uint64_t frame = mdl->frames[offset >> pm->page_shift], in_page = offset & (pm->page_size - 1);
+            size_t chunk = (size_t)(pm->page_size - in_page) < size ? (size_t)(pm->page_size - in_page) : size;
+            uint8_t *host = physical_bytes(pm, frame) + in_page;
+            if (kind == VAS_EXCEPTION_WRITE_FAULT) {
+                if (!pm->pfn[frame].modified)
+                    ws_forget_copy(m, frame);
+                memcpy(host, buffer, chunk);
+            } else {
+                memcpy(buffer, host, chunk);
+            }
+            buffer += chunk;
+            offset += chunk;
+            size -= chunk;
+        }
+        *status = VAS_STATUS_SUCCESS;
+        return true;
+    }
+    return false;
+}
+
+static void unmap_mdl(vas_mdl *mdl)
+{
+    vas_process *s = mdl->machine->system;
+    vad *v = vad_find(&s->vads, mdl->system_address);
+    if (v)
+        region_release_exact(s, v);
+    mdl->system_address = 0;
+}
+
+void vas_mm_unlock_pages(vas_mdl *mdl)
+{
+    if (!mdl || mdl->magic != MDL_MAGIC)
+        return;
+    vas_machine *m = mdl->machine;
+    pthread_mutex_lock(&m->lock);
+    if (mdl->system_address)
+        unmap_mdl(mdl);
+    if (mdl->frames)
+        unlock_frames(mdl, mdl->pages);
+#ifdef VAS_DEBUG
+    if (machine_check_locked(m, true))
+        abort();
+#endif
+    pthread_mutex_unlock(&m->lock);
+}
+
+static void free_mdl(vas_mdl *mdl)
+{
+    vas_machine *m = mdl->machine;
+    if (mdl->system_address)
+        unmap_mdl(mdl);
+    if (mdl->frames)
+        unlock_frames(mdl, mdl->pages);
+    for (vas_mdl **link = &m->mdls; *link; link = &(*link)->next)
+        if (*link == mdl) {
+            *link = mdl->next;
+            break;
+        }
+    mdl->magic = 0;
+    free(mdl);
+}
+
+void vas_io_free_mdl(vas_mdl *mdl)
+{
+    if (!mdl || mdl->magic != MDL_MAGIC)
+        return;
+    vas_machine *m = mdl->machine;
+    pthread_mutex_lock(&m->lock);
+    free_mdl(mdl);
+    pthread_mutex_unlock(&m->lock);
+}
+
+void mdl_destroy_all(vas_machine *m)
+{
+    while (m->mdls)
+        free_mdl(m->mdls);
+}
+
 /* ---- Invariant checking ------------------------------------------------------------------------------ */
 
 int system_check(const vas_machine *m)

@@ -687,8 +687,14 @@ int vas_virtual_unlock(vas_process *p, uint64_t address, uint64_t size)
         if (!w)
             continue;
         if (w->locked) {
-            w->locked = 0;
-            p->locked_pages--;
+            uint64_t leaf = pagetable_leaf(p, page, false);
+            uint64_t frame = pte_frame(p, pagetable_read(p, leaf, pagetable_index(p, page, p->pt->levels - 1)));
+            if (p->machine->physical.pfn[frame].lock_count) {
+                w->locked = 3; /* an MDL's lock stays */
+            } else {
+                w->locked = 0;
+                p->locked_pages--;
+            }
         } else if (!any_locked) {
             /* Unlocking pages that are not locked takes them out of the working set. */
             evict(p, (uint32_t)(w - p->ws));
@@ -726,7 +732,7 @@ int ws_check(const vas_process *p)
                     (unsigned long long)w->page, (unsigned long long)pte);
             errors++;
         }
-        locked += w->locked;
+        locked += w->locked != 0;
     }
     if (shared != p->shared_count) {
         fprintf(stderr, "vas: working-set invariant 3 failed: %llu shared pages, table holds %u\n",
