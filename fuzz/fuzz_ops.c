@@ -10,7 +10,9 @@
  * counters, memory status, partitions, reads, writes, executes, kernel reads, translations and
  * page-table walks, calls through destroyed process handles, and sections: paging-file and
  * in-memory file sections, named and opened by name, views of every access at any offset and
- * base, unmaps, flushes, Read/WriteProcessMemory, and calls through closed section handles. Addresses and sizes come from
+ * base, unmaps, flushes, Read/WriteProcessMemory, and calls through closed section handles; and
+ * system space: pool allocations and frees (bad ones too), kernel-mode reads and writes with any
+ * process current, MDLs locked, mapped and unlocked, ProbeForRead/Write. Addresses and sizes come from
  * a tag byte: zero, small page or granule multiples, the bases of earlier allocations plus or
  * minus a little, the layout's boundaries (the shared user page, the top of user space, 2 GB,
  * 3 GB, 4 GB, 2^47, 2^63, 2^64 - 1 ...) or raw 64-bit values.
@@ -55,6 +57,9 @@ typedef struct state {
     vas_section *sections[MAX_SECTIONS]; /* open handles */
     vas_section *closed[MAX_SECTIONS];   /* closed handles: calls must fail with INVALID_HANDLE */
     int nsections, nclosed;
+    uint64_t blocks[8];             /* pool blocks, with their tags */
+    uint32_t block_tags[8];
+    vas_mdl *mdls[4];
 } state;
 
 static void fail(const char *what, unsigned long long a, unsigned long long b)
@@ -579,6 +584,79 @@ static void op_section(state *s, unsigned variant)
     }
 }
 
+/* ---- System space: pools, kernel accesses, MDLs, probes ---------------------------------------- */
+
+static void op_kernel(state *s, unsigned variant)
+{
+    vas_process *p = pick(s);
+    vas_exception e;
+    switch (variant) {
+    case 0: {
+        unsigned i = u8(s) % 8;
+        uint32_t tag = u8(s) & 1 ? 0x6C6F6F50u : u32(s);
+        uint64_t size = u8(s) & 1 ? u16(s) : length(s, 0);
+        uint64_t b = vas_pool_alloc(s->machine, u8(s) % 3, size, tag);
+        REQUIRE(b ? b >= 0x80000000u : vas_last_error() != 0, b, size);
+        if (b) {
+            s->blocks[i] = b;
+            s->block_tags[i] = tag;
+            remember(s, b);
+        }
+        break;
+    }
+    case 1: {
+        unsigned i = u8(s) % 8;
+        uint32_t tag = u8(s) & 1 ? s->block_tags[i] : u32(s);
+        if (!vas_pool_free(s->machine, u8(s) & 1 ? s->blocks[i] : address(s), tag))
+            REQUIRE(vas_last_error() != 0, 0, 0);
+        break;
+    }
+    case 2: case 3: {
+        uint64_t a = u8(s) & 1 ? s->blocks[u8(s) % 8] + u8(s) : address(s);
+        size_t n = u16(s) % (sizeof buffer + 1);
+        vas_process *current = u8(s) & 1 ? NULL : p;
+        if (variant == 2)
+            (void)vas_kernel_read(s->machine, current, a, buffer, n, &e);
+        else
+            (void)vas_kernel_write(s->machine, current, a, buffer, n, &e);
+        break;
+    }
+    case 4: {
+        unsigned i = u8(s) % 4;
+        if (s->mdls[i]) {
+            vas_io_free_mdl(s->mdls[i]);
+            s->mdls[i] = NULL;
+        }
+        uint64_t a = address(s);
+        s->mdls[i] = vas_io_allocate_mdl(p, a, length(s, a));
+        break;
+    }
+    case 5: {
+        vas_mdl *mdl = s->mdls[u8(s) % 4];
+        uint8_t how = u8(s);
+        if (!mdl)
+            break;
+        if (how % 3 == 0)
+            (void)vas_mm_probe_and_lock_pages(mdl, how & 8 ? VAS_EXCEPTION_WRITE_FAULT : VAS_EXCEPTION_READ_FAULT, &e);
+        else if (how % 3 == 1)
+            remember(s, vas_mm_get_system_address_for_mdl_safe(mdl));
+        else
+            vas_mm_unlock_pages(mdl);
+        break;
+    }
+    default: {
+        uint64_t a = address(s);
+        uint64_t n = length(s, a);
+        uint32_t alignment = 1u << (u8(s) % 6);
+        if (variant == 6)
+            (void)vas_probe_for_read(p, a, n, alignment, &e);
+        else
+            (void)vas_probe_for_write(p, a, n, alignment, &e);
+        break;
+    }
+    }
+}
+
 /* ---- The target ------------------------------------------------------------------------------ */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -625,8 +703,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 12: op_query(&s, 2); break;
         case 13: case 14: op_access(&s); break;
         default:
-            if (op >> 7) /* half of opcode 15 goes to sections */
+            if (op >> 7) /* half of opcode 15 goes to sections, a quarter to system space */
                 op_section(&s, (op >> 4) & 7);
+            else if (op >> 6)
+                op_kernel(&s, u8(&s) % 8);
             else
                 op_info(&s);
             break;
