@@ -2990,6 +2990,639 @@ static void tour_images(void)
     close_image_files(&t);
 }
 
+/* ---- 11. System space: pools and the driver's view ------------------------------------------- */
+
+/* The kernel partitions of section 1's machines, one row each. */
+static const layout_example system_layouts[] = {
+    {"x64, 8.1 and later", {.layout = "x64"}, {.bits = 64}},
+    {"x64, Vista to 8", {.layout = "x64-win7"}, {.bits = 64}},
+    {"x86, default boot", {.layout = "x86"}, {.large_address_aware = 1}},
+    {"x86, IncreaseUserVa 3072", {.layout = "x86", .increase_user_va_mb = 3072}, {.large_address_aware = 1}},
+    {"IA-64", {.layout = "ia64"}, {.bits = 64}},
+    {"Windows 95/98", {.layout = "win9x"}, {0}},
+};
+
+/* Four characters as a pool tag: the first in the low byte, as in the C literal 'Tour' reversed. */
+static uint32_t pool_tag(const char *name)
+{
+    return (uint32_t)(uint8_t)name[0] | (uint32_t)(uint8_t)name[1] << 8 | (uint32_t)(uint8_t)name[2] << 16 |
+           (uint32_t)(uint8_t)name[3] << 24;
+}
+
+static label tag_label(uint32_t tag)
+{
+    label l;
+    for (int i = 0; i < 4; i++) {
+        char c = (char)(tag >> 8 * i);
+        l.s[i] = c >= ' ' && c <= '~' ? c : '.';
+    }
+    l.s[4] = '\0';
+    return l;
+}
+
+/* The tag as C code writes it: a multi-character constant, last character first ('ruoT' for Tour). */
+static label tag_literal(uint32_t tag)
+{
+    label l;
+    snprintf(l.s, sizeof l.s, "'%c%c%c%c'", (char)(tag >> 24), (char)(tag >> 16), (char)(tag >> 8), (char)tag);
+    return l;
+}
+
+static const char *pool_name(int type) { return type == VAS_NONPAGED_POOL ? "Nonp" : "Paged"; }
+
+static void show_system_partitions(void)
+{
+    print_text("Above user space, every process has the same thing: system space, where the kernel, "
+               "the drivers and their data live. Its page tables are shared by all processes, so a "
+               "system address means the same page whichever process is running, and only code in "
+               "kernel mode may use it. Where it starts is the kernel variable MmSystemRangeStart "
+               "(vas_get_machine_info's system_range_start); where it ends, the top of the kernel "
+               "partition of section 1 (vas_get_partitions). The last column is what a user-mode read "
+               "of the first byte of system space raises:");
+    table t;
+    table_begin(&t, "Machine", "MmSystemRangeStart", "Kernel partition from", "To", "Size", "User-mode read", NULL);
+    const char *win7 = NULL;
+    label win7_start = {""}, win7_first = {""};
+    int all_refused = 1;
+    for (size_t i = 0; i < COUNT_OF(system_layouts); i++) {
+        const layout_example *example = &system_layouts[i];
+        vas_machine *machine;
+        vas_process *process = start_process(&machine, &example->machine, &example->process);
+        if (!process)
+            continue;
+        vas_machine_info info;
+        vas_get_machine_info(machine, &info);
+        vas_partition partitions[8];
+        size_t count = vas_get_partitions(process, partitions, COUNT_OF(partitions));
+        const vas_partition *kernel = NULL;
+        for (size_t k = 0; k < count && k < COUNT_OF(partitions); k++)
+            if (partitions[k].kind == VAS_PARTITION_KERNEL)
+                kernel = &partitions[k];
+        int bits = info.native_bits;
+        uint8_t byte;
+        vas_exception e;
+        uint32_t status = vas_read(process, info.system_range_start, &byte, 1, &e);
+        all_refused &= status == VAS_STATUS_ACCESS_VIOLATION && e.address == info.system_range_start;
+        if (!expect(kernel != NULL, "vas_get_partitions (a kernel partition)")) {
+            finish_machine(machine);
+            continue;
+        }
+        if (kernel->first != info.system_range_start) {
+            win7 = example->title;
+            win7_start = address_label(info.system_range_start, bits);
+            win7_first = address_label(kernel->first, bits);
+        }
+        table_row(&t, example->title, address_label(info.system_range_start, bits).s,
+                  address_label(kernel->first, bits).s, address_label(kernel->last, bits).s,
+                  size_label(kernel->last - kernel->first + 1).s, vas_status_name(status));
+        finish_machine(machine);
+    }
+    table_print(&t);
+    if (!all_refused) {
+        fprintf(stderr, "vas tour: a user-mode read of system space did not raise an access violation\n");
+        problems++;
+    }
+    char note[320] = "";
+    if (win7)
+        snprintf(note, sizeof note, " On %s, MmSystemRangeStart is %s, inside the non-canonical hole: "
+                 "the first system address the processor accepts is %s.", win7, win7_start.s, win7_first.s);
+    print_text("On x86 the boot option that gives large-address-aware programs 3 GB takes it from the "
+               "kernel, which must then fit in 1 GB.%s On Windows NT and its successors user code reaches "
+               "none of system space. Windows 95/98 were different: their shared area (2 GB to 3 GB) held "
+               "the memory-mapped files of every process, and the system's own memory above it was not "
+               "protected from user code either. vas keeps NT's rule on every layout, as the last column "
+               "shows, and maps 95/98's views in user space.",
+               note);
+}
+
+/* A pool page reached through two processes in kernel mode, and refused to user mode. */
+static void show_system_page(void)
+{
+    vas_machine *machine;
+    vas_process_config a_config = {.name = "notepad.exe"}, b_config = {.name = "MyApp.exe"};
+    vas_process *a = start_process(&machine, NULL, &a_config);
+    if (!a)
+        return;
+    vas_process *b = vas_process_create(machine, &b_config);
+    if (!expect(b != NULL, "vas_process_create")) {
+        vas_machine_destroy(machine);
+        return;
+    }
+    int bits = vas_process_bits(a);
+    static const char text[] = "kernel data, one copy";
+    uint32_t tag = pool_tag("Tour");
+    uint64_t block = vas_pool_alloc(machine, VAS_NONPAGED_POOL, sizeof text, tag);
+    if (!expect(block != 0, "ExAllocatePoolWithTag")) {
+        finish_machine(machine);
+        return;
+    }
+    vas_exception e;
+    expect_status(vas_kernel_write(machine, a, block, text, sizeof text, &e), VAS_STATUS_SUCCESS,
+                  "vas_kernel_write");
+    print_text("A driver allocates %zu bytes of nonpaged pool (below) and fills them while %s is the "
+               "current process:\n"
+               "  p = ExAllocatePoolWithTag(NonPagedPool, %zu, %s) = %s\n"
+               "  strcpy(p, \"%s\");\n"
+               "Then kernel-mode code reads the same address with each process current in turn "
+               "(vas_kernel_read's `current`), and each process tries it from user mode:",
+               sizeof text, vas_process_name(a), sizeof text, tag_literal(tag).s, address_label(block, bits).s, text);
+    table t;
+    table_begin(&t, "Current process", "Mode", "Address", "Result", "Read", NULL);
+    vas_process *processes[2] = {a, b};
+    int same = 1;
+    for (int i = 0; i < 2; i++) {
+        char back[sizeof text] = "";
+        uint32_t status = vas_kernel_read(machine, processes[i], block, back, sizeof back, &e);
+        expect_status(status, VAS_STATUS_SUCCESS, "vas_kernel_read");
+        same &= memcmp(back, text, sizeof text) == 0;
+        table_row(&t, vas_process_name(processes[i]), "kernel", address_label(block, bits).s,
+                  vas_status_name(status), quoted_label(back, strlen(back)).s);
+    }
+    vas_exception user[2];
+    uint32_t user_status[2];
+    for (int i = 0; i < 2; i++) {
+        char back[sizeof text] = "";
+        user_status[i] = vas_read(processes[i], block, back, sizeof back, &user[i]);
+        table_row(&t, vas_process_name(processes[i]), "user", address_label(block, bits).s,
+                  vas_status_name(user_status[i]), back[0] ? quoted_label(back, strlen(back)).s : "nothing");
+    }
+    table_print(&t);
+    if (!same) {
+        fprintf(stderr, "vas tour: a system page reads differently in two processes\n");
+        problems++;
+    }
+    printf("  The user-mode read, from %s:\n", vas_process_name(b));
+    char call[96];
+    snprintf(call, sizeof call, "memcpy(buffer, (void *)%s, %zu);", address_label(block, bits).s, sizeof text);
+    show_exception(call, user_status[1], &user[1],
+                   &(vas_exception){VAS_STATUS_ACCESS_VIOLATION, VAS_EXCEPTION_READ_FAULT, block}, bits);
+    expect(user_status[0] == VAS_STATUS_ACCESS_VIOLATION, "a user-mode read of system space (refused)");
+    print_text("Both processes see the one copy: the address leads to the same frame through the "
+               "shared system page tables, whose entries lack the User bit, so the processor refuses "
+               "any access to it from user mode.");
+    expect(vas_pool_free(machine, block, tag), "ExFreePoolWithTag");
+    finish_machine(machine);
+}
+
+/* One pool allocation of the tour: its pool, size and tag. */
+typedef struct pool_request {
+    int type;
+    uint64_t size;
+    const char *tag;
+} pool_request;
+
+static void print_pool_tags(vas_machine *machine)
+{
+    vas_pool_tag_info tags[16];
+    size_t count = vas_pool_tags(machine, tags, COUNT_OF(tags));
+    if (!expect(count <= COUNT_OF(tags), "vas_pool_tags (more tags than the tour can show)"))
+        count = COUNT_OF(tags);
+    table t;
+    table_begin(&t, "Tag", "Type", ">Allocs", ">Frees", ">Diff", ">Bytes", ">Per Alloc", NULL);
+    for (size_t i = 0; i < count; i++) {
+        uint64_t live = tags[i].allocs - tags[i].frees;
+        table_row(&t, tag_label(tags[i].tag).s, pool_name(tags[i].pool_type), count_label(tags[i].allocs).s,
+                  count_label(tags[i].frees).s, count_label(live).s, count_label(tags[i].bytes).s,
+                  count_label(live ? tags[i].bytes / live : 0).s);
+    }
+    table_print(&t);
+}
+
+/* Pool blocks by tag, their headers, a big block, frees and bad frees. */
+static void show_pools(void)
+{
+    vas_machine *machine = vas_machine_create(NULL);
+    if (!expect(machine != NULL, "vas_machine_create"))
+        return;
+    vas_machine_info info;
+    vas_get_machine_info(machine, &info);
+    int bits = info.native_bits;
+    uint64_t unit = bits == 32 ? 8 : 16, page = info.page_size;
+    vas_pool_status status;
+    vas_get_pool_status(machine, &status);
+    static const pool_request requests[] = {
+        {VAS_NONPAGED_POOL, 0x118, "Irp "}, {VAS_NONPAGED_POOL, 0x118, "Irp "}, {VAS_NONPAGED_POOL, 0x118, "Irp "},
+        {VAS_NONPAGED_POOL, 40, "Tour"},    {VAS_PAGED_POOL, 0x3C0, "Toke"},    {VAS_PAGED_POOL, 0x3C0, "Toke"},
+        {VAS_PAGED_POOL, 20 * KB, "MmSt"},
+    };
+    enum { REQUESTS = COUNT_OF(requests) };
+    uint64_t blocks[REQUESTS];
+    print_text("Drivers and the kernel allocate from two pools in system space: nonpaged pool, whose "
+               "pages are always in RAM (code that runs when no page fault may be taken needs it), and "
+               "paged pool, whose pages may go to the paging file like any user page. On this x64 "
+               "machine nonpaged pool is the %s at %s, paged pool the %s at %s. Every allocation "
+               "carries a tag, four characters chosen by the caller, so that poolmon can tell who "
+               "uses what, and a leak can be traced to its driver. C writes a tag as a multi-character "
+               "constant, last character first (%s for \"%s\"), so that its bytes in memory read in order. "
+               "A few allocations, as drivers make them:",
+               size_label(status.size[VAS_NONPAGED_POOL]).s, address_label(status.base[VAS_NONPAGED_POOL], bits).s,
+               size_label(status.size[VAS_PAGED_POOL]).s, address_label(status.base[VAS_PAGED_POOL], bits).s,
+               tag_literal(pool_tag(requests[3].tag)).s, requests[3].tag);
+    table t;
+    table_begin(&t, "ExAllocatePoolWithTag(type, size, tag)", ">Takes", "Returned", "Header (the unit before)", NULL);
+    for (int i = 0; i < REQUESTS; i++) {
+        const pool_request *r = &requests[i];
+        uint32_t tag = pool_tag(r->tag);
+        blocks[i] = vas_pool_alloc(machine, r->type, r->size, tag);
+        if (!expect(blocks[i] != 0, "ExAllocatePoolWithTag")) {
+            vas_machine_destroy(machine);
+            return;
+        }
+        char call[160], header[64] = "none: whole pages";
+        snprintf(call, sizeof call, "%s, %s, %s", r->type == VAS_NONPAGED_POOL ? "NonPagedPool" : "PagedPool",
+                 hex_label(r->size, 0).s, tag_literal(tag).s);
+        uint64_t need = round_up(r->size, unit) + unit;
+        if (need <= page) {
+            uint8_t bytes[16] = {0};
+            vas_exception e;
+            expect_status(vas_kernel_read(machine, NULL, blocks[i] - unit, bytes, (size_t)unit, &e),
+                          VAS_STATUS_SUCCESS, "vas_kernel_read of a pool header");
+            snprintf(header, sizeof header, "%s", bytes_label(bytes, 8).s);
+            uint64_t units = (uint64_t)bytes[0] | (uint64_t)bytes[1] << 8;
+            if (units * unit != need || bytes[2] != r->type + 1 || get32(bytes + 4) != tag) {
+                fprintf(stderr, "vas tour: the header of the '%s' block is not what it should be\n", r->tag);
+                problems++;
+            }
+        } else if (blocks[i] % page) {
+            fprintf(stderr, "vas tour: a big pool block is not page-aligned\n");
+            problems++;
+        }
+        table_row(&t, call, hex_label(need <= page ? need : round_up(r->size, page), 0).s,
+                  address_label(blocks[i], bits).s, header);
+    }
+    table_print(&t);
+    uint64_t tour_need = round_up(requests[3].size, unit) + unit;
+    print_text("A small request is rounded up to %" PRIu64 "-byte units, plus one unit for a header "
+               "just before the address returned; blocks are carved from a pool page one after the other. "
+               "vas's header is the block's size in units in its first two bytes, the pool type plus one "
+               "in the third (0 marks a free block) and the tag in the last four, read here with "
+               "vas_kernel_read: the Tour block of %" PRIu64 " bytes takes %" PRIu64 " units (%s), type "
+               "%d is %s, and \"%s\" is the tag's bytes in memory order. (Windows' POOL_HEADER holds the "
+               "same facts, with the previous block's size too, which is how a debugger's !pool walks a "
+               "page.) The %s request does not fit in a page: it takes whole pages, %s, page-aligned, "
+               "with no header. poolmon's view (vas_pool_tags), Bytes counting headers and rounding:",
+               unit, requests[3].size, tour_need / unit, size_label(tour_need).s, requests[3].type + 1,
+               "NonPagedPool + 1", requests[3].tag, size_label(requests[6].size).s,
+               size_label(round_up(requests[6].size, page)).s);
+    print_pool_tags(machine);
+
+    print_text("Then the driver frees one IRP and the big block:\n"
+               "  ExFreePoolWithTag(%s, %s)\n  ExFreePoolWithTag(%s, %s)",
+               address_label(blocks[1], bits).s, tag_literal(pool_tag("Irp ")).s, address_label(blocks[6], bits).s,
+               tag_literal(pool_tag("MmSt")).s);
+    expect(vas_pool_free(machine, blocks[1], pool_tag("Irp ")), "ExFreePoolWithTag");
+    expect(vas_pool_free(machine, blocks[6], pool_tag("MmSt")), "ExFreePoolWithTag");
+    print_pool_tags(machine);
+
+    print_text("A free names the tag it expects, and Windows checks it against the header. A mistake "
+               "there stops Windows with the blue screen BAD_POOL_CALLER (bug check 0xC2); vas refuses "
+               "the call instead, and changes nothing:");
+    show_attempt(vas_pool_free(machine, blocks[3], pool_tag("Toke")), VAS_ERROR_INVALID_PARAMETER,
+                 "Free the Tour block with Toke's tag:", "ExFreePoolWithTag(%s, %s)",
+                 address_label(blocks[3], bits).s, tag_literal(pool_tag("Toke")).s);
+    show_attempt(vas_pool_free(machine, blocks[1], pool_tag("Irp ")), VAS_ERROR_INVALID_BLOCK,
+                 "Free the IRP freed above again:", "ExFreePoolWithTag(%s, %s)",
+                 address_label(blocks[1], bits).s, tag_literal(pool_tag("Irp ")).s);
+    show_attempt(vas_pool_free(machine, blocks[3] + unit, pool_tag("Tour")), VAS_ERROR_INVALID_ADDRESS,
+                 "Free an address inside a block:", "ExFreePoolWithTag(%s, %s)",
+                 address_label(blocks[3] + unit, bits).s, tag_literal(pool_tag("Tour")).s);
+    vas_pool_tag_info tags[16];
+    size_t count = vas_pool_tags(machine, tags, COUNT_OF(tags));
+    uint64_t live = 0;
+    for (size_t i = 0; i < count && i < COUNT_OF(tags); i++)
+        live += tags[i].allocs - tags[i].frees;
+    vas_get_pool_status(machine, &status);
+    expect(live == status.blocks[0] + status.blocks[1] && live == REQUESTS - 2, "pool block counts");
+    print_text("The counts are as they were: %" PRIu64 " blocks live, %" PRIu64 " in nonpaged pool and %" PRIu64
+               " in paged pool (vas_get_pool_status), which has %s committed in nonpaged pool and %s in paged "
+               "pool.",
+               live, status.blocks[VAS_NONPAGED_POOL], status.blocks[VAS_PAGED_POOL],
+               size_label(status.committed[VAS_NONPAGED_POOL]).s, size_label(status.committed[VAS_PAGED_POOL]).s);
+    finish_machine(machine);
+}
+
+/* Pool pages under memory pressure: nonpaged stays, paged goes to the paging file and comes back. */
+typedef struct pool_moment {
+    vas_pool_status pool;
+    vas_paging_status paging;
+} pool_moment;
+
+static void take_pool_moment(vas_machine *machine, pool_moment *m)
+{
+    vas_get_pool_status(machine, &m->pool);
+    vas_get_paging_status(machine, &m->paging);
+}
+
+/* Kernel-mode reads of the first 8 bytes of every page of [base, base + size); 1 if each held its
+   page number. */
+static int check_pool_pages(vas_machine *machine, uint64_t base, uint64_t size, uint64_t page)
+{
+    int intact = 1;
+    for (uint64_t i = 0; i < size / page; i++) {
+        uint64_t value = 0;
+        vas_exception e;
+        expect_status(vas_kernel_read(machine, NULL, base + i * page, &value, sizeof value, &e), VAS_STATUS_SUCCESS,
+                      "vas_kernel_read");
+        intact &= value == i + 1;
+    }
+    return intact;
+}
+
+static void show_pool_pressure(void)
+{
+    vas_machine_config config = {.ram_bytes = PAGING_RAM, .pagefile_bytes = PAGING_FILE};
+    vas_machine *machine = vas_machine_create(&config);
+    if (!expect(machine != NULL, "vas_machine_create"))
+        return;
+    vas_machine_info info;
+    vas_get_machine_info(machine, &info);
+    int bits = info.native_bits;
+    uint64_t page = info.page_size;
+    const uint64_t pool_sizes[2] = {1 * MB, PAGING_RAM + PAGING_RAM / 2};
+    static const char *const tags[2] = {"NpBf", "PgBf"};
+    uint64_t bases[2];
+    pool_moment s[4];
+    for (int type = 0; type < 2; type++) {
+        bases[type] = vas_pool_alloc(machine, type, pool_sizes[type], pool_tag(tags[type]));
+        if (!expect(bases[type] != 0, "ExAllocatePoolWithTag")) {
+            finish_machine(machine);
+            return;
+        }
+        for (uint64_t i = 0; i < pool_sizes[type] / page; i++) {
+            uint64_t value = i + 1;
+            vas_exception e;
+            expect_status(vas_kernel_write(machine, NULL, bases[type] + i * page, &value, sizeof value, &e),
+                          VAS_STATUS_SUCCESS, "vas_kernel_write");
+        }
+        take_pool_moment(machine, &s[type]);
+    }
+    int intact[2];
+    for (int type = 0; type < 2; type++) {
+        intact[type] = check_pool_pages(machine, bases[type], pool_sizes[type], page);
+        take_pool_moment(machine, &s[2 + type]);
+    }
+
+    print_text("Under memory pressure the two pools behave differently. On section 8's small machine (%s "
+               "of RAM, a %s paging file) a driver allocates %s of nonpaged pool, then %s of paged pool, "
+               "more than the RAM (tags %s and %s, big blocks at %s and %s), and writes each page's number "
+               "into them; then it reads its nonpaged pages back, and its paged ones. The system working "
+               "set (vas_get_pool_status's resident) is the pool pages in RAM:",
+               size_label(PAGING_RAM).s, size_label(PAGING_FILE).s, size_label(pool_sizes[0]).s,
+               size_label(pool_sizes[1]).s, tags[0], tags[1], address_label(bases[0], bits).s,
+               address_label(bases[1], bits).s);
+    table t;
+    table_begin(&t, "Counter", ">Nonpaged written", ">Paged written", ">Nonpaged read", ">Paged read", NULL);
+    snapshot_row(&t, "Nonpaged pool committed",
+                 (const uint64_t[4]){s[0].pool.committed[0], s[1].pool.committed[0], s[2].pool.committed[0],
+                                     s[3].pool.committed[0]}, AS_SIZE);
+    snapshot_row(&t, "Paged pool committed",
+                 (const uint64_t[4]){s[0].pool.committed[1], s[1].pool.committed[1], s[2].pool.committed[1],
+                                     s[3].pool.committed[1]}, AS_SIZE);
+    snapshot_row(&t, "System working set",
+                 (const uint64_t[4]){s[0].pool.resident, s[1].pool.resident, s[2].pool.resident, s[3].pool.resident},
+                 AS_SIZE);
+    snapshot_row(&t, "Pages written to the paging file",
+                 (const uint64_t[4]){s[0].paging.pages_written, s[1].paging.pages_written, s[2].paging.pages_written,
+                                     s[3].paging.pages_written}, AS_COUNT);
+    snapshot_row(&t, "Paging-file reads",
+                 (const uint64_t[4]){s[0].paging.reads, s[1].paging.reads, s[2].paging.reads, s[3].paging.reads},
+                 AS_COUNT);
+    table_print(&t);
+    uint64_t nonpaged = s[0].pool.committed[0], pooled = s[1].pool.committed[0] + s[1].pool.committed[1];
+    uint64_t reads_nonpaged = s[2].paging.reads - s[1].paging.reads, reads_paged = s[3].paging.reads - s[2].paging.reads;
+    int ok = intact[0] && intact[1] && s[0].pool.resident == nonpaged && s[1].pool.resident < pooled &&
+             reads_nonpaged == 0 && s[2].pool.resident == s[1].pool.resident && reads_paged > 0;
+    for (int i = 1; i < 4; i++)
+        ok = ok && s[i].pool.resident >= nonpaged;
+    if (!ok) {
+        fprintf(stderr, "vas tour: pool pages did not behave as they should under pressure\n");
+        problems++;
+    }
+    print_text("Of the %s of pool, %s fit in RAM: the rest of the paged pool went to the paging file "
+               "(%" PRIu64 " pages written), trimmed from the system working set like the pages of a "
+               "process. None of it was nonpaged pool: those pages are locked in RAM from the moment they "
+               "are committed, and reading all %s of them back took %" PRIu64 " paging-file reads and left "
+               "the system working set as it was. Reading the %" PRIu64 " pages of paged pool back took %" PRIu64
+               " reads, hard faults in kernel mode: as in section 8's sweeps, bringing the first pages back "
+               "pushed later ones out before their turn. Every page of both pools still held its number%s. "
+               "This is why code that may not wait for the disk (an interrupt handler, say) must use "
+               "nonpaged pool.",
+               size_label(pooled).s, size_label(s[1].pool.resident).s, s[1].paging.pages_written,
+               size_label(nonpaged).s, reads_nonpaged, pool_sizes[1] / page, reads_paged,
+               intact[0] && intact[1] ? "" : " (NOT: a bug)");
+    finish_machine(machine);
+}
+
+#define DRIVER_BYTES 32 /* the request's length */
+
+typedef struct driver_tour {
+    vas_machine *machine;
+    vas_process *a, *b, *c; /* the requester, a process with memory at the same address, one without */
+    uint64_t buffer;
+    int bits;
+} driver_tour;
+
+static label buffer_text(driver_tour *d, vas_process *process)
+{
+    char bytes[DRIVER_BYTES] = "";
+    vas_exception e;
+    if (vas_read(process, d->buffer, bytes, sizeof bytes, &e) != VAS_STATUS_SUCCESS)
+        return (label){"nothing there"};
+    return quoted_label(bytes, strnlen(bytes, sizeof bytes));
+}
+
+/* A completion's outcome: what each process now holds at the buffer's address. */
+static void driver_row(table *t, driver_tour *d, const char *way, vas_process *current, uint64_t address,
+                       uint32_t status)
+{
+    table_row(t, way, vas_process_name(current), address_label(address, d->bits).s, vas_status_name(status),
+              buffer_text(d, d->a).s, buffer_text(d, d->b).s);
+}
+
+static int buffer_holds(driver_tour *d, vas_process *process, const char *text)
+{
+    char bytes[DRIVER_BYTES] = "";
+    vas_exception e;
+    return vas_read(process, d->buffer, bytes, sizeof bytes, &e) == VAS_STATUS_SUCCESS &&
+           strncmp(bytes, text, sizeof bytes) == 0;
+}
+
+static void show_driver(void)
+{
+    driver_tour d = {0};
+    vas_process_config configs[3] = {{.name = "notepad.exe"}, {.name = "MyApp.exe"}, {.name = "calc.exe"}};
+    d.a = start_process(&d.machine, NULL, &configs[0]);
+    if (!d.a)
+        return;
+    d.b = vas_process_create(d.machine, &configs[1]);
+    d.c = vas_process_create(d.machine, &configs[2]);
+    if (!expect(d.b && d.c, "vas_process_create")) {
+        vas_machine_destroy(d.machine);
+        return;
+    }
+    vas_machine *machine = d.machine;
+    d.bits = vas_process_bits(d.a);
+    vas_system_info system;
+    vas_get_system_info(d.a, &system);
+    uint64_t page = system.page_size;
+    static const char a_text[DRIVER_BYTES] = "notepad's buffer, empty", b_text[DRIVER_BYTES] = "MyApp's own data",
+                      data[DRIVER_BYTES] = "data from the device", more[DRIVER_BYTES] = "more data, via an MDL";
+    d.buffer = vas_virtual_alloc(d.a, 0, page, VAS_MEM_RESERVE | VAS_MEM_COMMIT, VAS_PAGE_READWRITE);
+    uint64_t b_buffer = vas_virtual_alloc(d.b, 0, page, VAS_MEM_RESERVE | VAS_MEM_COMMIT, VAS_PAGE_READWRITE);
+    vas_exception e;
+    if (!expect(d.buffer != 0 && b_buffer == d.buffer, "VirtualAlloc (the same address in two processes)") ||
+        !expect_status(vas_write(d.a, d.buffer, a_text, sizeof a_text, &e), VAS_STATUS_SUCCESS, "vas_write") ||
+        !expect_status(vas_write(d.b, d.buffer, b_text, sizeof b_text, &e), VAS_STATUS_SUCCESS, "vas_write")) {
+        finish_machine(machine);
+        return;
+    }
+    uint64_t document_pages = 16; /* notepad.exe's other memory, in its working set */
+    uint64_t document = vas_virtual_alloc(d.a, 0, document_pages * page, VAS_MEM_RESERVE | VAS_MEM_COMMIT,
+                                          VAS_PAGE_READWRITE);
+    if (expect(document != 0, "VirtualAlloc"))
+        sweep_pages(d.a, document, document_pages * page, page, 1);
+    label at = address_label(d.buffer, d.bits);
+    print_text("Now the hazard Windows' documentation spells out for drivers. A user address means "
+               "something only in its own process, and a driver's code does not always run in the process "
+               "that called it. Three processes: %s and %s each have a page at %s (the first free "
+               "address, so the same in both) holding a text; %s has nothing there. Step by step:\n"
+               "  1. %s asks a device for %d bytes:\n"
+               "       ReadFile(h, buf, %d, NULL, &overlapped);   /* buf = %s */\n"
+               "     The I/O manager hands the driver an IRP carrying buf (Irp->UserBuffer).\n"
+               "  2. The driver starts the device, queues the IRP and returns STATUS_PENDING.\n"
+               "  3. The data arrives later; the completion runs in whatever thread the\n"
+               "     processor happened to be running: the current process is %s.\n"
+               "  4. It copies the data to Irp->UserBuffer (vas_kernel_write), %s current.\n"
+               "Then the same completion, had %s been current:",
+               vas_process_name(d.a), vas_process_name(d.b), at.s, vas_process_name(d.c), vas_process_name(d.a),
+               DRIVER_BYTES, DRIVER_BYTES, at.s, vas_process_name(d.b), vas_process_name(d.b),
+               vas_process_name(d.c));
+    table t;
+    table_begin(&t, "Completion", "Current", "Writes to", "Result", "notepad.exe's buf", "MyApp.exe's, same address",
+                NULL);
+    table_row(&t, "(before)", "-", "-", "-", buffer_text(&d, d.a).s, buffer_text(&d, d.b).s);
+    vas_process *current = d.b;
+    uint32_t status = vas_kernel_write(machine, current, d.buffer, data, sizeof data, &e);
+    driver_row(&t, &d, "copy to the user address", current, d.buffer, status);
+    int wrong_way = status == VAS_STATUS_SUCCESS && buffer_holds(&d, d.a, a_text) && buffer_holds(&d, d.b, data);
+    expect(vas_write(d.b, d.buffer, b_text, sizeof b_text, &e) == VAS_STATUS_SUCCESS, "vas_write"); /* undo */
+    current = d.c;
+    vas_exception fault;
+    uint32_t faulted = vas_kernel_write(machine, current, d.buffer, data, sizeof data, &fault);
+    driver_row(&t, &d, "copy to the user address", current, d.buffer, faulted);
+    table_print(&t);
+    if (!wrong_way) {
+        fprintf(stderr, "vas tour: the completion with the wrong process current did not land in its memory\n");
+        problems++;
+    }
+    print_text("With %s current, the data went into %s's memory: its text is overwritten (the tour "
+               "restores it for the next rows) and %s still waits with an untouched buffer. Nothing failed, "
+               "which is what makes the bug so hard to find. With %s current, the address leads nowhere:",
+               vas_process_name(d.b), vas_process_name(d.b), vas_process_name(d.a), vas_process_name(d.c));
+    char call[96];
+    snprintf(call, sizeof call, "RtlCopyMemory(Irp->UserBuffer, data, %d);   /* calc.exe current */", DRIVER_BYTES);
+    show_exception(call, faulted, &fault,
+                   &(vas_exception){VAS_STATUS_ACCESS_VIOLATION, VAS_EXCEPTION_WRITE_FAULT, d.buffer}, d.bits);
+    print_text("In a driver without __try around the copy, that exception brings the whole system down "
+               "with a blue screen.");
+
+    /* The right ways. */
+    table_begin(&t, "Completion", "Current", "Writes to", "Result", "notepad.exe's buf", "MyApp.exe's, same address",
+                NULL);
+    current = d.b;
+    vas_apc_state state;
+    vas_ke_stack_attach_process(&current, d.a, &state);
+    vas_process *attached = current;
+    status = vas_kernel_write(machine, current, d.buffer, data, sizeof data, &e);
+    vas_ke_unstack_detach_process(&current, &state);
+    driver_row(&t, &d, "attached to notepad.exe", attached, d.buffer, status);
+    int attach_ok = status == VAS_STATUS_SUCCESS && attached == d.a && current == d.b &&
+                    buffer_holds(&d, d.a, data) && buffer_holds(&d, d.b, b_text);
+
+    /* The MDL: built at dispatch time, while notepad.exe is current. */
+    vas_process_counters before, emptied;
+    vas_mdl *mdl = vas_io_allocate_mdl(d.a, d.buffer, DRIVER_BYTES);
+    uint64_t system_address = 0, frame_before = 0, frame_after = 0;
+    uint32_t locked = VAS_STATUS_INVALID_HANDLE, to_before = 0, to_after = 0;
+    if (expect(mdl != NULL, "IoAllocateMdl")) {
+        locked = vas_mm_probe_and_lock_pages(mdl, VAS_EXCEPTION_WRITE_FAULT, &e);
+        expect_status(locked, VAS_STATUS_SUCCESS, "MmProbeAndLockPages");
+        system_address = vas_mm_get_system_address_for_mdl_safe(mdl);
+        expect(system_address != 0, "MmGetSystemAddressForMdlSafe");
+    }
+    expect(vas_process_get_counters(d.a, &before), "vas_process_get_counters");
+    to_before = vas_virtual_to_physical(d.a, d.buffer, &frame_before);
+    expect(vas_empty_working_set(d.a), "EmptyWorkingSet");
+    expect(vas_process_get_counters(d.a, &emptied), "vas_process_get_counters");
+    to_after = vas_virtual_to_physical(d.a, d.buffer, &frame_after);
+    current = d.b;
+    status = system_address ? vas_kernel_write(machine, current, system_address, more, sizeof more, &e)
+                            : VAS_STATUS_INVALID_PARAMETER;
+    driver_row(&t, &d, "through the MDL", current, system_address, status);
+    int mdl_ok = status == VAS_STATUS_SUCCESS && buffer_holds(&d, d.a, more) && buffer_holds(&d, d.b, b_text);
+    if (mdl) {
+        vas_mm_unlock_pages(mdl);
+        vas_io_free_mdl(mdl);
+    }
+    print_text("The right ways. A driver that must reach the requester's memory from elsewhere can attach "
+               "to its process for the copy:\n"
+               "  KeStackAttachProcess(notepad, &state);   /* current: %s */\n"
+               "  RtlCopyMemory(Irp->UserBuffer, data, %d);\n"
+               "  KeUnstackDetachProcess(&state);          /* current: %s again */\n"
+               "Better, the I/O manager's direct I/O: at dispatch time, while %s is still current, the "
+               "driver describes the buffer with an MDL, locks its pages in RAM for writing and maps them "
+               "into system space; the completion, wherever it runs, writes through the system address:\n"
+               "  mdl = IoAllocateMdl(buf, %d, FALSE, FALSE, Irp);\n"
+               "  MmProbeAndLockPages(mdl, UserMode, IoWriteAccess);   /* %s */\n"
+               "  va = MmGetSystemAddressForMdlSafe(mdl, NormalPagePriority) = %s\n"
+               "  ... later, with %s current:\n"
+               "  RtlCopyMemory(va, data, %d); MmUnlockPages(mdl); IoFreeMdl(mdl);",
+               vas_process_name(attached), DRIVER_BYTES, vas_process_name(current), vas_process_name(d.a),
+               DRIVER_BYTES, vas_status_name(locked), address_label(system_address, d.bits).s,
+               vas_process_name(d.b), DRIVER_BYTES);
+    table_print(&t);
+    int resident = to_before == VAS_STATUS_SUCCESS && to_after == VAS_STATUS_SUCCESS && frame_before == frame_after &&
+                   emptied.working_set_size == page;
+    if (!attach_ok || !mdl_ok || !resident) {
+        fprintf(stderr, "vas tour: a right way to complete the request did not reach notepad.exe's buffer\n");
+        problems++;
+    }
+    print_text("Both reached %s's buffer and left %s's page alone. Locked pages stay in RAM until "
+               "unlocked, so the device (or the completion) never meets a page that is on disk: between "
+               "the lock and the completion, EmptyWorkingSet(notepad) took %s's working set from %s to %s, "
+               "and that %s is the locked page, still at physical address %s. MmUnlockPages lets it go "
+               "like any other, and unmaps va.",
+               vas_process_name(d.a), vas_process_name(d.b), vas_process_name(d.a),
+               size_label(before.working_set_size).s, size_label(emptied.working_set_size).s,
+               size_label(emptied.working_set_size).s, hex_label(frame_after, 0).s);
+
+    uint64_t readonly = vas_virtual_alloc(d.a, 0, page, VAS_MEM_RESERVE | VAS_MEM_COMMIT, VAS_PAGE_READONLY);
+    expect(readonly != 0, "VirtualAlloc(PAGE_READONLY)");
+    print_text("A driver that uses a user address directly checks it first, inside __try: ProbeForWrite "
+               "checks that the range lies in user space and is aligned, and touches each page for "
+               "writing. %s passes a read-only page instead of a buffer (ro = %s):",
+               vas_process_name(d.a), address_label(readonly, d.bits).s);
+    vas_exception probed;
+    status = vas_probe_for_write(d.a, readonly, DRIVER_BYTES, 4, &probed);
+    snprintf(call, sizeof call, "ProbeForWrite(ro, %d, sizeof(ULONG));", DRIVER_BYTES);
+    show_exception(call, status, &probed,
+                   &(vas_exception){VAS_STATUS_ACCESS_VIOLATION, VAS_EXCEPTION_WRITE_FAULT, readonly}, d.bits);
+    expect_status(vas_probe_for_write(d.a, d.buffer, DRIVER_BYTES, 4, &probed), VAS_STATUS_SUCCESS,
+                  "ProbeForWrite(buf)");
+    print_text("The __except block fails the request with that status, and the system stays up. On buf "
+               "itself the same probe succeeds.");
+    finish_machine(machine);
+}
+
+static void tour_system(void)
+{
+    show_system_partitions();
+    show_system_page();
+    show_pools();
+    show_pool_pressure();
+    show_driver();
+}
+
 /* ---- The tour ---------------------------------------------------------------------------- */
 
 typedef struct section {
@@ -3008,6 +3641,7 @@ static const section sections[] = {
     {"Paging: more memory than RAM", tour_paging},
     {"Sections: mapped files, copy-on-write and shared memory", tour_sections},
     {"Images: a program, its DLLs and its threads' stacks", tour_images},
+    {"System space: pools and the driver's view", tour_system},
 };
 
 int cli_tour(int argc, char **argv)

@@ -636,8 +636,8 @@ void     vas_io_free_mdl(vas_mdl *mdl);
 
 /* ProbeForRead / ProbeForWrite on `current`'s user space: nothing for length 0; else
    STATUS_DATATYPE_MISALIGNMENT (0x80000002) when address is not a multiple of alignment (1, 2,
-   4, 8 or 16), STATUS_ACCESS_VIOLATION when the range reaches past the highest user address
-   (MmUserProbeAddress) or wraps. ProbeForWrite then touches every page of the range for writing
+   4, 8 or 16), STATUS_ACCESS_VIOLATION when the range reaches past the end of user space
+   (MmUserProbeAddress, where the 64 KB off-limits area begins) or wraps. ProbeForWrite then touches every page of the range for writing
    (faulting it in, or raising its exception). Returns 0 or the exception code, also in
    *exception (which may be NULL). */
 uint32_t vas_probe_for_read(vas_process *current, uint64_t address, uint64_t length, uint32_t alignment,

@@ -470,6 +470,10 @@ static uint32_t kernel_access(vas_machine *m, vas_process *current, uint64_t add
     if (!m || m->magic != MACHINE_MAGIC || (current && (current->magic != PROCESS_MAGIC || current->machine != m)))
         return exception->code = VAS_STATUS_INVALID_HANDLE;
     uint32_t status;
+    if (address >= system_range_start(m) && address < m->system->shape.lowest) { /* x64's hole */
+        *exception = (vas_exception){VAS_STATUS_ACCESS_VIOLATION, kind, address};
+        return exception->code;
+    }
     if (address >= m->system->shape.lowest) { /* system space: the same in every process */
         pthread_mutex_lock(&m->lock);
         bool mapped = mdl_access(m, address, buf, size, kind, exception, &status);

@@ -232,6 +232,27 @@ typedef struct range_op {
     uint32_t protect;
 } range_op;
 
+/* The walk works on the bits the tables translate; x64's upper half (system space) is
+   sign-extended from bit 47, so its addresses are walked without those copies and given them
+   back where an address leaves the walk (the TLB, the working set). */
+static uint64_t walk_bits(const vas_process *p) { return p->pt->levels == 4 ? 48 : 64; }
+
+static uint64_t walk_address(const vas_process *p, uint64_t va)
+{
+    return walk_bits(p) == 64 ? va : va & ((1ull << 48) - 1);
+}
+
+static uint64_t full_address(const vas_process *p, uint64_t walked)
+{
+    return walk_bits(p) == 48 && (walked & (1ull << 47)) ? walked | 0xFFFF000000000000ull : walked;
+}
+
+static range_op make_op(vas_process *p, uint64_t start, uint64_t end, int verb, uint32_t protect)
+{
+    range_op op = {p, walk_address(p, start), walk_address(p, end - 1) + 1, verb, protect};
+    return op;
+}
+
 static uint64_t level_span(const vas_process *p, int level)
 {
     return 1ull << (p->page_shift + p->pt->bits_per_level * (p->pt->levels - 1 - level));
@@ -284,8 +305,9 @@ static bool walk_range(range_op *op, uint64_t table, int level, uint64_t table_b
            or demand zero. */
         vas_machine *m = p->machine;
         physical_memory *pm = &m->physical;
+        uint64_t va = full_address(p, base);
         if (entry & PTE_VALID)
-            tlb_forget(p, base); /* every verb changes or removes the translation */
+            tlb_forget(p, va); /* every verb changes or removes the translation */
         uint64_t frame = entry & (PTE_VALID | PTE_TRANSITION) ? pte_frame(p, entry) : 0;
         bool resident = frame && pm->pfn[frame].list == FRAME_ACTIVE;
         if (frame && pm->pfn[frame].is_prototype) {
@@ -294,7 +316,7 @@ static bool walk_range(range_op *op, uint64_t table, int level, uint64_t table_b
                prototype PTE with the protection of the moment. MEM_RESET leaves shared pages
                alone: their contents belong to the section. */
             if (op->verb != RANGE_RESET) {
-                ws_remove(p, base, frame);
+                ws_remove(p, va, frame);
                 write_entry(p, table, (uint32_t)i, 0);
                 shared_frame_unmapped(m, frame);
             }
@@ -305,11 +327,11 @@ static bool walk_range(range_op *op, uint64_t table, int level, uint64_t table_b
             uint64_t slot;
             if (frame && pm->pfn[frame].lock_count) { /* an MDL still holds it (system.c) */
                 if (resident)
-                    ws_remove(p, base, frame);
+                    ws_remove(p, va, frame);
                 mdl_orphan_frame(m, frame);
             } else if (frame) {
                 if (resident)
-                    ws_remove(p, base, frame);
+                    ws_remove(p, va, frame);
                 frame_drop_copy(m, frame);
                 physical_release(pm, frame);
             } else if (pagefile_pte_decode(m, entry, &file, &slot)) {
@@ -335,21 +357,21 @@ static bool walk_range(range_op *op, uint64_t table, int level, uint64_t table_b
 
 void pagetable_unmap(vas_process *p, uint64_t start, uint64_t end)
 {
-    range_op op = {p, start, end, RANGE_UNMAP, 0};
+    range_op op = make_op(p, start, end, RANGE_UNMAP, 0);
     if (p->table_root)
         walk_range(&op, p->table_root, 0, 0);
 }
 
 void pagetable_protect(vas_process *p, uint64_t start, uint64_t end, uint32_t protect)
 {
-    range_op op = {p, start, end, RANGE_PROTECT, protect};
+    range_op op = make_op(p, start, end, RANGE_PROTECT, protect);
     if (p->table_root)
         walk_range(&op, p->table_root, 0, 0);
 }
 
 void pagetable_reset(vas_process *p, uint64_t start, uint64_t end)
 {
-    range_op op = {p, start, end, RANGE_RESET, 0};
+    range_op op = make_op(p, start, end, RANGE_RESET, 0);
     if (p->table_root)
         walk_range(&op, p->table_root, 0, 0);
 }

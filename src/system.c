@@ -76,9 +76,12 @@ uint32_t system_create(vas_machine *m)
     s->page_size = l->page_size;
     s->page_shift = m->physical.page_shift;
     s->pt = pagetable_format_of(l->page_tables);
-    uint64_t top = system_top(l);
-    s->shape = (address_space_shape){.lowest = system_range_start(m), .highest = top,
-                                     .vad_limit = top - (GRANULARITY - 1)};
+    /* On x64 the system range may start in the non-canonical hole (Windows 7's 0xFFFF0800...):
+       system space proper, and the System process's shape, start at the canonical upper half. */
+    uint64_t top = system_top(l), lowest = system_range_start(m);
+    if (l->page_tables == PT_X64 && lowest < 0xFFFF800000000000ull)
+        lowest = 0xFFFF800000000000ull;
+    s->shape = (address_space_shape){.lowest = lowest, .highest = top, .vad_limit = top - (GRANULARITY - 1)};
     s->dep_enabled = !l->win9x;
     s->ws_minimum = 0;
     s->ws_maximum = UINT64_MAX; /* the system working set: trimmed only when memory is short */
@@ -224,15 +227,35 @@ static void write_header(vas_machine *m, uint64_t block, uint64_t size, int type
 
 /* ---- Allocation --------------------------------------------------------------------------------- */
 
+static uint32_t allocate_block(vas_machine *m, pool *pl, uint64_t size, uint32_t tag, uint64_t *out);
+
 static uint32_t pool_alloc_locked(vas_machine *m, int type, uint64_t size, uint32_t tag, uint64_t *out)
 {
     pool *pl = &m->pools[type];
     uint64_t unit = unit_of(m), page_size = m->physical.page_size, page_shift = m->physical.page_shift;
-    if (size == 0 || size > (pl->pages << page_shift))
+    if (size == 0)
         return VAS_STATUS_INVALID_PARAMETER;
+    if (size > (pl->pages << page_shift))
+        return VAS_STATUS_NO_MEMORY; /* more than the whole pool */
+    uint32_t tags_before = m->pool_tag_count;
     pool_tag *t = tag_entry(m, tag, type, true);
     if (!t)
         return VAS_STATUS_NO_MEMORY;
+    uint32_t status = allocate_block(m, pl, size, tag, out);
+    if (status) {
+        m->pool_tag_count = tags_before; /* a failed call leaves no trace in the tag list */
+        return status;
+    }
+    t->allocs++;
+    t->bytes += size <= page_size - unit ? align_up(size, unit) + unit : align_up(size, page_size);
+    return VAS_STATUS_SUCCESS;
+}
+
+/* Carves the block (or the whole pages) out of the pool. */
+static uint32_t allocate_block(vas_machine *m, pool *pl, uint64_t size, uint32_t tag, uint64_t *out)
+{
+    uint64_t unit = unit_of(m), page_size = m->physical.page_size, page_shift = m->physical.page_shift;
+    int type = pl->type;
     uint64_t need = align_up(size, unit) + unit; /* the header comes first */
     if (need <= page_size) {
         uint64_t page = UINT64_MAX, offset = UINT64_MAX;
@@ -282,8 +305,6 @@ static uint32_t pool_alloc_locked(vas_machine *m, int type, uint64_t size, uint3
         memset(pl->page_state + first + 1, PAGE_BIG_TAIL, pages - 1);
         *out = block;
     }
-    t->allocs++;
-    t->bytes += size <= page_size - unit ? align_up(size, unit) + unit : align_up(size, page_size);
     return VAS_STATUS_SUCCESS;
 }
 
@@ -413,7 +434,7 @@ void vas_get_pool_status(vas_machine *m, vas_pool_status *status)
         status->committed[i] = pl->pages_committed << m->physical.page_shift;
         status->blocks[i] = pl->block_count;
     }
-    status->system_range_start = m->system->shape.lowest;
+    status->system_range_start = system_range_start(m);
     status->resident = (uint64_t)m->system->ws_count << m->physical.page_shift;
     pthread_mutex_unlock(&m->lock);
 }
@@ -443,16 +464,16 @@ static uint32_t probe(vas_process *p, uint64_t address, uint64_t length, uint32_
     *exception = (vas_exception){0, 0, 0};
     if (!p || p->magic != PROCESS_MAGIC)
         return exception->code = VAS_STATUS_INVALID_HANDLE;
+    if (length == 0) /* nothing to probe, whatever the rest says */
+        return VAS_STATUS_SUCCESS;
     if (alignment == 0 || alignment > 16 || (alignment & (alignment - 1)))
         return exception->code = VAS_STATUS_INVALID_PARAMETER;
-    if (length == 0)
-        return VAS_STATUS_SUCCESS;
     uint32_t kind = write ? VAS_EXCEPTION_WRITE_FAULT : VAS_EXCEPTION_READ_FAULT;
     if (address % alignment) {
         *exception = (vas_exception){VAS_STATUS_DATATYPE_MISALIGNMENT, kind, address};
         return exception->code;
     }
-    uint64_t probe_limit = p->shape.vad_limit; /* MmUserProbeAddress: the 64 KB off-limits start */
+    uint64_t probe_limit = p->shape.highest + 1; /* MmUserProbeAddress: the 64 KB off-limits start */
     if (address > probe_limit || length > probe_limit - address) {
         /* Windows raises it at MmUserProbeAddress, whatever the address */
         *exception = (vas_exception){VAS_STATUS_ACCESS_VIOLATION, kind, probe_limit};
