@@ -331,7 +331,7 @@ static void test_system_range_start(void)
         CHECK_EQ(mi.system_range_start, lc->system_range_start);
         CHECK_EQ(ps.system_range_start, mi.system_range_start);
         uint64_t top = e.is32 ? 0xFFFFFFFFull : UINT64_MAX;
-        vas_partition kernel;
+        vas_partition kernel = {0};
         CHECK(partition_of(e.a, VAS_PARTITION_KERNEL, &kernel));
         for (int t = 0; t < 2; t++) {
             CHECK(ps.size[t] > 0);
@@ -1421,7 +1421,7 @@ static uint64_t probe_limit_of(vas_process *p)
 {
     vas_system_info si;
     vas_get_system_info(p, &si);
-    vas_partition user, off;
+    vas_partition user = {0}, off = {0};
     CHECK(partition_of(p, VAS_PARTITION_USER, &user));
     CHECK(partition_of(p, VAS_PARTITION_OFF_LIMITS, &off));
     CHECK_EQ(user.last, si.maximum_application_address);
