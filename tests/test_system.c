@@ -1349,6 +1349,87 @@ static void test_driver_wrong_way(void)
 
 /* The right way: from B's context, attach to A, write, detach. A's buffer has the bytes, B's is
    untouched, B is current again. Attaches nest. */
+/* The MDL way: A's buffer probed and locked for a write while A is current, mapped at a system
+   address, and completed through it later while B is current: the bytes land in A's buffer.
+   Locked pages stay resident when A's working set is emptied, and stay valid (and readable
+   through the system address) even after A releases the buffer; unlocking frees them. */
+static void test_driver_mdl(void)
+{
+    for (size_t k = 0; k < LAYOUT_COUNT; k++) {
+        const layout_case *lc = &LAYOUTS[k];
+        case_begin(lc->label);
+        env e = env_open(lc);
+        uint64_t pg = e.page;
+        uint64_t buffer = vas_virtual_alloc(e.a, 0, 3 * pg, VAS_MEM_COMMIT | VAS_MEM_RESERVE, VAS_PAGE_READWRITE);
+        CHECK_EQ(vas_virtual_alloc(e.b, buffer, 3 * pg, VAS_MEM_COMMIT | VAS_MEM_RESERVE, VAS_PAGE_READWRITE),
+                 buffer);
+        vas_exception ex;
+        vas_mdl *mdl = vas_io_allocate_mdl(e.a, buffer + 16, 2 * pg);
+        CHECK(mdl != NULL);
+        CHECK_EQ(vas_mm_probe_and_lock_pages(mdl, VAS_EXCEPTION_WRITE_FAULT, &ex), VAS_STATUS_SUCCESS);
+        uint64_t sys = vas_mm_get_system_address_for_mdl_safe(mdl);
+        vas_pool_status ps;
+        vas_get_pool_status(e.m, &ps);
+        CHECK(sys >= ps.system_range_start);
+        CHECK_EQ(sys % pg, 16);
+        /* The completion, with B current, through the system address. */
+        uint8_t done[64], got[64];
+        memset(done, 'm', sizeof done);
+        CHECK_EQ(vas_kernel_write(e.m, e.b, sys + pg - 8, done, sizeof done, &ex), VAS_STATUS_SUCCESS);
+        CHECK_EQ(vas_read(e.a, buffer + 16 + pg - 8, got, sizeof got, &ex), VAS_STATUS_SUCCESS);
+        CHECK(memcmp(got, done, sizeof got) == 0);
+        CHECK_EQ(vas_read(e.b, buffer + 16 + pg - 8, got, sizeof got, &ex), VAS_STATUS_SUCCESS);
+        CHECK(got[0] == 0 && got[63] == 0);
+        /* Past the described buffer: an access violation. */
+        CHECK_EQ(vas_kernel_read(e.m, NULL, sys + 2 * pg - 4, got, 8, &ex), VAS_STATUS_ACCESS_VIOLATION);
+        /* Locked pages stay when the working set is emptied. */
+        uint64_t before = 0, after = 0;
+        CHECK_EQ(vas_virtual_to_physical(e.a, buffer + pg, &before), VAS_STATUS_SUCCESS);
+        CHECK(vas_empty_working_set(e.a));
+        vas_process_counters c;
+        CHECK(vas_process_get_counters(e.a, &c));
+        CHECK(c.working_set_size >= 2 * pg);
+        CHECK_EQ(vas_virtual_to_physical(e.a, buffer + pg, &after), VAS_STATUS_SUCCESS);
+        CHECK_EQ(after, before);
+        /* A lets the buffer go: the pages stay valid behind the system address. */
+        CHECK(vas_virtual_free(e.a, buffer, 0, VAS_MEM_RELEASE));
+        CHECK_EQ(vas_check(e.m), 0);
+        CHECK_EQ(vas_kernel_read(e.m, NULL, sys + pg - 8, got, sizeof got, &ex), VAS_STATUS_SUCCESS);
+        CHECK(memcmp(got, done, sizeof got) == 0);
+        vas_physical_status before_unlock, after_unlock;
+        vas_get_physical_status(e.m, &before_unlock);
+        vas_mm_unlock_pages(mdl);
+        vas_get_physical_status(e.m, &after_unlock);
+        CHECK_EQ(before_unlock.active - after_unlock.active, 3); /* 2 pages from offset 16 span 3 */
+        CHECK_EQ(vas_kernel_read(e.m, NULL, sys, got, 1, &ex), VAS_STATUS_ACCESS_VIOLATION);
+        vas_io_free_mdl(mdl);
+        /* A lock for a read of a read-only page works; for a write it raises, locking nothing. */
+        uint64_t ro = vas_virtual_alloc(e.a, 0, pg, VAS_MEM_COMMIT | VAS_MEM_RESERVE, VAS_PAGE_READONLY);
+        vas_mdl *r = vas_io_allocate_mdl(e.a, ro, pg);
+        CHECK_EQ(vas_mm_probe_and_lock_pages(r, VAS_EXCEPTION_WRITE_FAULT, &ex), VAS_STATUS_ACCESS_VIOLATION);
+        CHECK_EQ(ex.access, VAS_EXCEPTION_WRITE_FAULT);
+        CHECK(vas_mm_get_system_address_for_mdl_safe(r) == 0); /* not locked */
+        CHECK_EQ(vas_mm_probe_and_lock_pages(r, VAS_EXCEPTION_READ_FAULT, &ex), VAS_STATUS_SUCCESS);
+        uint64_t rs = vas_mm_get_system_address_for_mdl_safe(r);
+        CHECK(rs != 0);
+        CHECK_EQ(vas_kernel_write(e.m, NULL, rs, done, 4, &ex), VAS_STATUS_ACCESS_VIOLATION);
+        /* The process dies with the pages locked: they stay until the unlock. */
+        vas_process_destroy(e.a);
+        e.a = NULL;
+        CHECK_EQ(vas_check(e.m), 0);
+        CHECK_EQ(vas_kernel_read(e.m, NULL, rs, got, 4, &ex), VAS_STATUS_SUCCESS);
+        vas_io_free_mdl(r); /* unlocks and frees */
+        CHECK_EQ(vas_check(e.m), 0);
+        /* Bad handles and arguments. */
+        CHECK(vas_io_allocate_mdl(e.b, buffer, 0) == NULL);
+        CHECK_EQ(vas_mm_probe_and_lock_pages(NULL, VAS_EXCEPTION_READ_FAULT, &ex), VAS_STATUS_INVALID_HANDLE);
+        CHECK(vas_mm_get_system_address_for_mdl_safe(NULL) == 0);
+        vas_mm_unlock_pages(NULL);
+        vas_io_free_mdl(NULL);
+        env_close(&e);
+    }
+}
+
 static void test_driver_attach(void)
 {
     for (size_t k = 0; k < LAYOUT_COUNT; k++) {
@@ -1654,6 +1735,7 @@ static const check_test tests[] = {
     TEST(test_pool_pressure),
     TEST(test_driver_wrong_way),
     TEST(test_driver_attach),
+    TEST(test_driver_mdl),
     TEST(test_probe_length_zero_and_alignment),
     TEST(test_probe_limits),
     TEST(test_probe_for_write_pages),
