@@ -401,12 +401,16 @@ struct vas_machine {
         uint64_t base, pages;         /* the pool's reservation in system space */
         uint8_t *page_state;          /* per page: free, small blocks, big block (first, rest) */
         uint32_t *page_free;          /* per small-block page: its free bytes */
-        struct pool_block {
-            uint64_t address, size;   /* the block, its header included */
-            uint32_t tag;
-            bool big;                 /* whole pages, no header */
-        } *blocks;                    /* allocated blocks, sorted by address */
-        uint64_t block_count, block_capacity, pages_committed;
+        struct pool_page {            /* per page: the blocks that start in it, sorted */
+            struct pool_block {
+                uint64_t address, size;   /* the block, its header included */
+                uint32_t tag;
+                bool big;                 /* whole pages, no header */
+            } *blocks;
+            uint32_t count, capacity;
+        } *page_blocks;
+        uint64_t block_count, pages_committed;
+        uint64_t used_end;            /* one past the highest page ever committed: scans stop there */
     } pools[2];
     struct pool_tag {
         uint32_t tag;

@@ -15,8 +15,8 @@
  * carved from pool pages in units of 8 bytes (x86) or 16 (64-bit), each block preceded by a
  * header of one unit holding its size, pool type and tag (written into the page, where a kernel
  * debugger would find it); requests too large for a page take whole pages with no header, as
- * big pool allocations do. The pool's host-side index (allocated blocks sorted by address) is
- * what frees are checked against. Nonpaged pool pages are faulted in and locked in the system
+ * big pool allocations do. The pool's host-side index (per page, the allocated blocks that start
+ * in it, sorted) is what frees are checked against. Nonpaged pool pages are faulted in and locked in the system
  * working set when committed, so they never leave RAM; paged pool pages are ordinary pages of the
  * system working set, trimmed and paged like any other. Pool pages are charged to commit.
  *
@@ -58,7 +58,8 @@ static uint32_t pool_create(vas_machine *m, pool *pl, int type, uint64_t base, u
     *pl = (pool){.type = type, .base = at, .pages = length >> s->page_shift};
     pl->page_state = calloc(pl->pages, 1);
     pl->page_free = calloc(pl->pages, sizeof *pl->page_free);
-    return pl->page_state && pl->page_free ? VAS_STATUS_SUCCESS : VAS_STATUS_NO_MEMORY;
+    pl->page_blocks = calloc(pl->pages, sizeof *pl->page_blocks);
+    return pl->page_state && pl->page_free && pl->page_blocks ? VAS_STATUS_SUCCESS : VAS_STATUS_NO_MEMORY;
 }
 
 uint32_t system_create(vas_machine *m)
@@ -103,7 +104,9 @@ void system_destroy(vas_machine *m)
     for (int i = 0; i < 2; i++) {
         free(m->pools[i].page_state);
         free(m->pools[i].page_free);
-        free(m->pools[i].blocks);
+        for (uint64_t k = 0; m->pools[i].page_blocks && k < m->pools[i].used_end; k++)
+            free(m->pools[i].page_blocks[k].blocks);
+        free(m->pools[i].page_blocks);
     }
     free(m->pool_tags);
     m->pool_tags = NULL;
@@ -134,8 +137,11 @@ static uint32_t commit_pages(vas_machine *m, pool *pl, uint64_t first, uint64_t 
         uint64_t b = page_address(m, pl, first), z = count << s->page_shift;
         region_free(s, &b, &z, VAS_MEM_DECOMMIT);
     }
-    if (!status)
+    if (!status) {
         pl->pages_committed += count;
+        if (first + count > pl->used_end)
+            pl->used_end = first + count;
+    }
     return status;
 }
 
@@ -148,47 +154,67 @@ static void decommit_pages(vas_machine *m, pool *pl, uint64_t first, uint64_t co
     pl->pages_committed -= count;
 }
 
-/* ---- The block index --------------------------------------------------------------------------- */
+/* ---- The block index --------------------------------------------------------------------------
+ * Each page lists the blocks that start in it, sorted: a small-block page its blocks (a few
+ * dozen at most), a big block's first page that one block. Lookups and frees stay within a page. */
 
-/* The first block at or after address. */
-static uint64_t block_at_or_after(const pool *pl, uint64_t address)
+static uint64_t page_of_address(const vas_machine *m, const pool *pl, uint64_t address)
 {
-    uint64_t low = 0, high = pl->block_count;
-    while (low < high) {
-        uint64_t mid = (low + high) / 2;
-        if (pl->blocks[mid].address < address)
-            low = mid + 1;
-        else
-            high = mid;
-    }
-    return low;
+    return (address - pl->base) >> m->physical.page_shift;
 }
 
-static bool insert_block(pool *pl, pool_block b)
+/* The index in its page's list of the block starting at address, or the list's count. */
+static uint32_t find_block(const struct pool_page *pp, uint64_t address)
 {
-    if (pl->block_count == pl->block_capacity) {
-        uint64_t capacity = pl->block_capacity ? 2 * pl->block_capacity : 64;
-        pool_block *grown = realloc(pl->blocks, capacity * sizeof *grown);
+    uint32_t i = 0;
+    while (i < pp->count && pp->blocks[i].address < address)
+        i++;
+    return i < pp->count && pp->blocks[i].address == address ? i : pp->count;
+}
+
+static bool insert_block(const vas_machine *m, pool *pl, pool_block b)
+{
+    struct pool_page *pp = &pl->page_blocks[page_of_address(m, pl, b.address)];
+    if (pp->count == pp->capacity) {
+        uint32_t capacity = pp->capacity ? 2 * pp->capacity : 4;
+        pool_block *grown = realloc(pp->blocks, capacity * sizeof *grown);
         if (!grown)
             return false;
-        pl->blocks = grown;
-        pl->block_capacity = capacity;
+        pp->blocks = grown;
+        pp->capacity = capacity;
     }
-    uint64_t i = block_at_or_after(pl, b.address);
-    memmove(&pl->blocks[i + 1], &pl->blocks[i], (pl->block_count - i) * sizeof *pl->blocks);
-    pl->blocks[i] = b;
+    uint32_t i = 0;
+    while (i < pp->count && pp->blocks[i].address < b.address)
+        i++;
+    memmove(&pp->blocks[i + 1], &pp->blocks[i], (pp->count - i) * sizeof *pp->blocks);
+    pp->blocks[i] = b;
+    pp->count++;
     pl->block_count++;
     return true;
+}
+
+static void remove_block(const vas_machine *m, pool *pl, uint64_t address)
+{
+    struct pool_page *pp = &pl->page_blocks[page_of_address(m, pl, address)];
+    uint32_t i = find_block(pp, address);
+    memmove(&pp->blocks[i], &pp->blocks[i + 1], (pp->count - i - 1) * sizeof *pp->blocks);
+    pp->count--;
+    pl->block_count--;
+    if (pp->count == 0) { /* an empty page keeps no list */
+        free(pp->blocks);
+        *pp = (struct pool_page){NULL, 0, 0};
+    }
 }
 
 /* The lowest offset in a small-block page where `need` bytes are free, or UINT64_MAX. */
 static uint64_t find_gap(const vas_machine *m, const pool *pl, uint64_t page, uint64_t need)
 {
+    const struct pool_page *pp = &pl->page_blocks[page];
     uint64_t start = page_address(m, pl, page), end = start + m->physical.page_size, at = start;
-    for (uint64_t i = block_at_or_after(pl, start); i < pl->block_count && pl->blocks[i].address < end; i++) {
-        if (pl->blocks[i].address - at >= need)
+    for (uint32_t i = 0; i < pp->count; i++) {
+        if (pp->blocks[i].address - at >= need)
             return at - start;
-        at = pl->blocks[i].address + pl->blocks[i].size;
+        at = pp->blocks[i].address + pp->blocks[i].size;
     }
     return end - at >= need ? at - start : UINT64_MAX;
 }
@@ -259,12 +285,13 @@ static uint32_t allocate_block(vas_machine *m, pool *pl, uint64_t size, uint32_t
     uint64_t need = align_up(size, unit) + unit; /* the header comes first */
     if (need <= page_size) {
         uint64_t page = UINT64_MAX, offset = UINT64_MAX;
-        for (uint64_t i = 0; i < pl->pages && offset == UINT64_MAX; i++)
+        /* Scans stop at the high-water mark of the pool: its reservation may be a million pages. */
+        for (uint64_t i = 0; i < pl->used_end && offset == UINT64_MAX; i++)
             if (pl->page_state[i] == PAGE_SMALL && pl->page_free[i] >= need &&
                 (offset = find_gap(m, pl, i, need)) != UINT64_MAX)
                 page = i;
         if (page == UINT64_MAX) { /* a new pool page */
-            for (uint64_t i = 0; i < pl->pages && page == UINT64_MAX; i++)
+            for (uint64_t i = 0; i < pl->pages && i <= pl->used_end && page == UINT64_MAX; i++)
                 if (pl->page_state[i] == PAGE_FREE)
                     page = i;
             if (page == UINT64_MAX)
@@ -277,7 +304,7 @@ static uint32_t allocate_block(vas_machine *m, pool *pl, uint64_t size, uint32_t
             offset = 0;
         }
         uint64_t block = page_address(m, pl, page) + offset;
-        if (!insert_block(pl, (pool_block){block, need, tag, false})) {
+        if (!insert_block(m, pl, (pool_block){block, need, tag, false})) {
             if (pl->page_free[page] == page_size)
                 decommit_pages(m, pl, page, 1);
             return VAS_STATUS_NO_MEMORY;
@@ -287,7 +314,7 @@ static uint32_t allocate_block(vas_machine *m, pool *pl, uint64_t size, uint32_t
         *out = block + unit;
     } else { /* whole pages, no header */
         uint64_t pages = align_up(size, page_size) >> page_shift, run = 0, first = 0;
-        for (uint64_t i = 0; i < pl->pages && run < pages; i++) {
+        for (uint64_t i = 0; i < pl->pages && run < pages && i < pl->used_end + pages; i++) {
             run = pl->page_state[i] == PAGE_FREE ? run + 1 : 0;
             first = i + 1 - run;
         }
@@ -297,7 +324,7 @@ static uint32_t allocate_block(vas_machine *m, pool *pl, uint64_t size, uint32_t
         if (status)
             return status;
         uint64_t block = page_address(m, pl, first);
-        if (!insert_block(pl, (pool_block){block, pages << page_shift, tag, true})) {
+        if (!insert_block(m, pl, (pool_block){block, pages << page_shift, tag, true})) {
             decommit_pages(m, pl, first, pages);
             return VAS_STATUS_NO_MEMORY;
         }
@@ -358,16 +385,16 @@ static uint32_t pool_free_locked(vas_machine *m, uint64_t address, uint32_t tag)
         return VAS_STATUS_INVALID_ADDRESS; /* BAD_POOL_CALLER: not a pool address */
     bool big = address % page_size == 0;
     uint64_t block = big ? address : address - unit;
-    uint64_t i = block_at_or_after(pl, block);
-    if (i == pl->block_count || pl->blocks[i].address != block || pl->blocks[i].big != big)
+    const struct pool_page *pp = &pl->page_blocks[page_of_address(m, pl, block)];
+    uint32_t i = find_block(pp, block);
+    if (i == pp->count || pp->blocks[i].big != big)
         return recently_freed(m, address) ? VAS_STATUS_INVALID_PAGE_PROTECTION  /* freed twice */
                                           : VAS_STATUS_INVALID_ADDRESS;        /* not a block */
-    pool_block b = pl->blocks[i];
+    pool_block b = pp->blocks[i];
     if (b.tag != tag)
         return VAS_STATUS_INVALID_PARAMETER; /* BAD_POOL_CALLER: freed with the wrong tag */
     pool_tag *t = tag_entry(m, tag, pl->type, false);
-    memmove(&pl->blocks[i], &pl->blocks[i + 1], (pl->block_count - i - 1) * sizeof *pl->blocks);
-    pl->block_count--;
+    remove_block(m, pl, block);
     uint64_t page = (block - pl->base) >> page_shift;
     if (big) {
         decommit_pages(m, pl, page, b.size >> page_shift);
@@ -760,20 +787,27 @@ int system_check(const vas_machine *m)
     uint64_t page_size = m->physical.page_size, page_shift = m->physical.page_shift;
     for (int k = 0; k < 2; k++) {
         const pool *pl = &m->pools[k];
-        uint64_t previous_end = 0;
-        for (uint64_t i = 0; i < pl->block_count; i++) {
-            const pool_block *b = &pl->blocks[i];
-            uint64_t page = (b->address - pl->base) >> page_shift;
-            bool ok = b->address >= previous_end && b->address >= pl->base && page < pl->pages &&
-                      (b->big ? pl->page_state[page] == PAGE_BIG && b->address % page_size == 0
-                              : pl->page_state[page] == PAGE_SMALL &&
-                                    (b->address + b->size - 1) >> page_shift == b->address >> page_shift);
-            if (!ok) {
-                fprintf(stderr, "vas: pool invariant 1 failed: block %#llx of %llu bytes\n",
-                        (unsigned long long)b->address, (unsigned long long)b->size);
-                errors++;
+        uint64_t previous_end = 0, blocks = 0;
+        for (uint64_t page = 0; page < pl->used_end; page++) {
+            const struct pool_page *pp = &pl->page_blocks[page];
+            for (uint32_t i = 0; i < pp->count; i++, blocks++) {
+                const pool_block *b = &pp->blocks[i];
+                bool ok = b->address >= previous_end && ((b->address - pl->base) >> page_shift) == page &&
+                          (b->big ? pl->page_state[page] == PAGE_BIG && b->address % page_size == 0
+                                  : pl->page_state[page] == PAGE_SMALL &&
+                                        (b->address + b->size - 1) >> page_shift == b->address >> page_shift);
+                if (!ok) {
+                    fprintf(stderr, "vas: pool invariant 1 failed: block %#llx of %llu bytes\n",
+                            (unsigned long long)b->address, (unsigned long long)b->size);
+                    errors++;
+                }
+                previous_end = b->address + b->size;
             }
-            previous_end = b->address + b->size;
+        }
+        if (blocks != pl->block_count) {
+            fprintf(stderr, "vas: pool invariant 1 failed: %llu blocks listed, count %llu\n",
+                    (unsigned long long)blocks, (unsigned long long)pl->block_count);
+            errors++;
         }
     }
     return errors;
