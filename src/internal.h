@@ -24,6 +24,21 @@
 #define KUSER_SHARED_DATA 0x7FFE0000u /* the shared user page, read-only in every NT process */
 
 static inline uint64_t align_down(uint64_t x, uint64_t a) { return x & ~(a - 1); }
+
+/* Makes room for one more item in a growing array (*items holds count of *capacity), doubling
+   it (or starting at `first`); false, with nothing changed, when the host is out of memory. */
+static inline bool grow_array(void **items, uint32_t *capacity, uint32_t count, size_t item_size, uint32_t first)
+{
+    if (count < *capacity)
+        return true;
+    uint32_t wanted = *capacity ? 2 * *capacity : first;
+    void *grown = realloc(*items, (size_t)wanted * item_size);
+    if (!grown)
+        return false;
+    *items = grown;
+    *capacity = wanted;
+    return true;
+}
 /* Saturates at the top of the address space instead of wrapping to 0. */
 static inline uint64_t align_up(uint64_t x, uint64_t a)
 {

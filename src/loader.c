@@ -47,14 +47,8 @@ static const char *base_name(const char *path)
 
 static bool add_module(vas_process *p, const char *name, const char *path, const image_mapping *m)
 {
-    if (p->module_count == p->module_capacity) {
-        uint32_t capacity = p->module_capacity ? 2 * p->module_capacity : 8;
-        module *grown = realloc(p->modules, capacity * sizeof *grown);
-        if (!grown)
-            return false;
-        p->modules = grown;
-        p->module_capacity = capacity;
-    }
+    if (!grow_array((void **)&p->modules, &p->module_capacity, p->module_count, sizeof *p->modules, 8))
+        return false;
     module *mod = &p->modules[p->module_count];
     *mod = (module){strdup(name), strdup(path ? path : name), m->base, m->size, m->preferred_base, m->entry_point,
                     m->relocated};

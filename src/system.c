@@ -175,14 +175,8 @@ static uint32_t find_block(const struct pool_page *pp, uint64_t address)
 static bool insert_block(const vas_machine *m, pool *pl, pool_block b)
 {
     struct pool_page *pp = &pl->page_blocks[page_of_address(m, pl, b.address)];
-    if (pp->count == pp->capacity) {
-        uint32_t capacity = pp->capacity ? 2 * pp->capacity : 4;
-        pool_block *grown = realloc(pp->blocks, capacity * sizeof *grown);
-        if (!grown)
-            return false;
-        pp->blocks = grown;
-        pp->capacity = capacity;
-    }
+    if (!grow_array((void **)&pp->blocks, &pp->capacity, pp->count, sizeof *pp->blocks, 4))
+        return false;
     uint32_t i = 0;
     while (i < pp->count && pp->blocks[i].address < b.address)
         i++;
@@ -226,14 +220,8 @@ static pool_tag *tag_entry(vas_machine *m, uint32_t tag, int type, bool create)
             return &m->pool_tags[i];
     if (!create)
         return NULL;
-    if (m->pool_tag_count == m->pool_tag_capacity) {
-        uint32_t capacity = m->pool_tag_capacity ? 2 * m->pool_tag_capacity : 32;
-        pool_tag *grown = realloc(m->pool_tags, capacity * sizeof *grown);
-        if (!grown)
-            return NULL;
-        m->pool_tags = grown;
-        m->pool_tag_capacity = capacity;
-    }
+    if (!grow_array((void **)&m->pool_tags, &m->pool_tag_capacity, m->pool_tag_count, sizeof *m->pool_tags, 32))
+        return NULL;
     pool_tag *t = &m->pool_tags[m->pool_tag_count++];
     *t = (pool_tag){tag, type, 0, 0, 0};
     return t;

@@ -132,14 +132,8 @@ static void set_index(vas_process *p, uint64_t page, uint64_t frame, uint32_t in
 
 bool ws_insert(vas_process *p, uint64_t page, uint64_t frame)
 {
-    if (p->ws_count == p->ws_capacity) {
-        uint32_t capacity = p->ws_capacity ? p->ws_capacity * 2 : 64;
-        ws_entry *grown = realloc(p->ws, capacity * sizeof *grown);
-        if (!grown)
-            return false;
-        p->ws = grown;
-        p->ws_capacity = capacity;
-    }
+    if (!grow_array((void **)&p->ws, &p->ws_capacity, p->ws_count, sizeof *p->ws, 64))
+        return false;
     if (p->machine->physical.pfn[frame].is_prototype) {
         if (!shared_add(p, page, p->ws_count))
             return false;
