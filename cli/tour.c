@@ -60,6 +60,16 @@ static vas_process *start_process(vas_machine **machine, const vas_machine_confi
     return process;
 }
 
+/* The same, and the process's GetSystemInfo. */
+static vas_process *start_process_with_info(vas_machine **machine, const vas_machine_config *machine_config,
+                                            const vas_process_config *process_config, vas_system_info *system)
+{
+    vas_process *process = start_process(machine, machine_config, process_config);
+    if (process)
+        vas_get_system_info(process, system);
+    return process;
+}
+
 /* Runs the invariant checker over the machine, then destroys it. */
 static void finish_machine(vas_machine *machine)
 {
@@ -299,11 +309,10 @@ static void tour_process_walk(void)
 static void tour_granularity(void)
 {
     vas_machine *machine;
-    vas_process *process = start_process(&machine, NULL, NULL);
+    vas_system_info system;
+    vas_process *process = start_process_with_info(&machine, NULL, NULL, &system);
     if (!process)
         return;
-    vas_system_info system;
-    vas_get_system_info(process, &system);
     int bits = vas_process_bits(process);
     uint64_t page = system.page_size, granule = system.allocation_granularity;
 
@@ -361,11 +370,10 @@ static void tour_granularity(void)
 static void tour_errors(void)
 {
     vas_machine *machine;
-    vas_process *process = start_process(&machine, NULL, NULL);
+    vas_system_info system;
+    vas_process *process = start_process_with_info(&machine, NULL, NULL, &system);
     if (!process)
         return;
-    vas_system_info system;
-    vas_get_system_info(process, &system);
     int bits = vas_process_bits(process);
     uint64_t page = system.page_size, granule = system.allocation_granularity;
     uint64_t free_address = 0x50000000, null_address = 0x1000;
@@ -834,11 +842,10 @@ static void tour_physical(void)
 static void show_demand_zero(void)
 {
     vas_machine *machine;
-    vas_process *process = start_process(&machine, NULL, NULL);
+    vas_system_info system;
+    vas_process *process = start_process_with_info(&machine, NULL, NULL, &system);
     if (!process)
         return;
-    vas_system_info system;
-    vas_get_system_info(process, &system);
     int bits = vas_process_bits(process);
     uint64_t page = system.page_size, pages = 16, first_touched = 4, size = pages * page;
     snapshot s[4];
@@ -951,11 +958,10 @@ static label query_protect(vas_process *process, uint64_t address)
 static void show_exceptions(void)
 {
     vas_machine *machine;
-    vas_process *process = start_process(&machine, NULL, NULL);
+    vas_system_info system;
+    vas_process *process = start_process_with_info(&machine, NULL, NULL, &system);
     if (!process)
         return;
-    vas_system_info system;
-    vas_get_system_info(process, &system);
     int bits = vas_process_bits(process);
     uint64_t page = system.page_size;
     char call[160];
@@ -1214,11 +1220,10 @@ static void show_more_than_ram(void)
 static void show_standby_cache(void)
 {
     vas_machine *machine;
-    vas_process *process = start_process(&machine, NULL, NULL);
+    vas_system_info system;
+    vas_process *process = start_process_with_info(&machine, NULL, NULL, &system);
     if (!process)
         return;
-    vas_system_info system;
-    vas_get_system_info(process, &system);
     enum { PAGES = 64, WRITTEN = 32 };
     uint64_t page = system.page_size, size = PAGES * page, written = WRITTEN * page;
     uint64_t base = vas_virtual_alloc(process, 0, size, VAS_MEM_RESERVE | VAS_MEM_COMMIT, VAS_PAGE_READWRITE);
