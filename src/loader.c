@@ -314,47 +314,49 @@ static thread *find_thread(vas_process *p, uint32_t id)
     return NULL;
 }
 
+/* Commits one page of a stack (unless something committed it already), charging it. */
+static uint32_t commit_stack_page(vas_process *p, vad *v, uint64_t index, uint32_t protect)
+{
+    if (vad_count_committed(v, p->page_shift, index, 1) == 1)
+        return VAS_STATUS_SUCCESS;
+    uint32_t status = commit_charge(p, p->page_size);
+    if (!status && !vad_set_pages(v, p->page_shift, index, 1, protect)) {
+        commit_release(p, p->page_size);
+        status = VAS_STATUS_NO_MEMORY;
+    }
+    return status;
+}
+
+static void set_stack_limit(vas_process *p, thread *t, uint64_t limit)
+{
+    if (!t)
+        return;
+    t->stack_limit = limit;
+    put_pointer(p, t->teb + (p->bits == 64 ? 0x10 : 0x08), limit);
+}
+
 uint32_t stack_guard_hit(vas_process *p, vad *v, uint64_t page)
 {
     thread *t = p->threads;
     while (t && t->deallocation_stack != v->start)
         t = t->next;
     uint64_t P = p->page_size, below = page - P;
-    if (below - P <= v->start) {
-        /* No room for another guard above the bottom page: the page just above the bottom is
-           committed for the exception's handler and becomes the limit, and the thread overflows
-           (as MiCheckForUserStackOverflow does). The bottom page is never committed. */
-        uint64_t limit = v->start + P;
-        uint32_t status = VAS_STATUS_SUCCESS;
-        if (limit < page && vad_count_committed(v, p->page_shift, 1, 1) == 0) {
-            if (!(status = commit_charge(p, P)) && !vad_set_pages(v, p->page_shift, 1, 1, VAS_PAGE_READWRITE)) {
-                commit_release(p, P);
-                status = VAS_STATUS_NO_MEMORY;
-            }
-        }
-        if (t && !status) {
-            t->stack_limit = limit;
-            put_pointer(p, t->teb + (p->bits == 64 ? 0x10 : 0x08), limit);
-        }
-        return status ? status : VAS_STATUS_STACK_OVERFLOW;
+    if (below - P > v->start) { /* the guard moves one page down */
+        uint32_t status = commit_stack_page(p, v, (below - v->start) >> p->page_shift,
+                                            VAS_PAGE_READWRITE | VAS_PAGE_GUARD);
+        if (!status)
+            set_stack_limit(p, t, page);
+        return status;
     }
-    if (t) {
-        t->stack_limit = page;
-        put_pointer(p, t->teb + (p->bits == 64 ? 0x10 : 0x08), page);
-    }
-    uint32_t status = commit_charge(p, P);
+    /* No room for another guard above the bottom page: the page just above the bottom is
+       committed for the exception's handler and becomes the limit, and the thread overflows (as
+       MiCheckForUserStackOverflow does). The bottom page is never committed. */
+    uint64_t limit = v->start + P;
+    uint32_t status = limit < page ? commit_stack_page(p, v, 1, VAS_PAGE_READWRITE) : VAS_STATUS_SUCCESS;
     if (status)
         return status;
-    uint64_t index = (below - v->start) >> p->page_shift;
-    if (vad_count_committed(v, p->page_shift, index, 1) == 1) { /* already committed by hand */
-        commit_release(p, p->page_size);
-        return VAS_STATUS_SUCCESS;
-    }
-    if (!vad_set_pages(v, p->page_shift, index, 1, VAS_PAGE_READWRITE | VAS_PAGE_GUARD)) {
-        commit_release(p, p->page_size);
-        return VAS_STATUS_NO_MEMORY;
-    }
-    return VAS_STATUS_SUCCESS;
+    set_stack_limit(p, t, limit);
+    return VAS_STATUS_STACK_OVERFLOW;
 }
 
 /* CreateThread's memory, as BaseCreateStack lays it out. Machine lock held. */
