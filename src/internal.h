@@ -426,6 +426,8 @@ struct vas_machine {
         } *page_blocks;
         uint64_t block_count, pages_committed;
         uint64_t used_end;            /* one past the highest page ever committed: scans stop there */
+        uint64_t first_roomy;         /* no page below it is free or has two units free */
+        uint64_t last_small;          /* where the last small block went: tried first */
     } pools[2];
     struct pool_tag {
         uint32_t tag;

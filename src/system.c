@@ -273,13 +273,22 @@ static uint32_t allocate_block(vas_machine *m, pool *pl, uint64_t size, uint32_t
     uint64_t need = align_up(size, unit) + unit; /* the header comes first */
     if (need <= page_size) {
         uint64_t page = UINT64_MAX, offset = UINT64_MAX;
-        /* Scans stop at the high-water mark of the pool: its reservation may be a million pages. */
-        for (uint64_t i = 0; i < pl->used_end && offset == UINT64_MAX; i++)
+        /* Scans start at the first page that may have room (pages below it had less than two
+           units free when last looked at) and stop at the pool's high-water mark. */
+        while (pl->first_roomy < pl->used_end &&
+               (pl->page_state[pl->first_roomy] != PAGE_SMALL || pl->page_free[pl->first_roomy] < 2 * unit) &&
+               pl->page_state[pl->first_roomy] != PAGE_FREE)
+            pl->first_roomy++;
+        uint64_t last = pl->last_small; /* the page the previous block came from, first */
+        if (last < pl->used_end && pl->page_state[last] == PAGE_SMALL && pl->page_free[last] >= need &&
+            (offset = find_gap(m, pl, last, need)) != UINT64_MAX)
+            page = last;
+        for (uint64_t i = pl->first_roomy; i < pl->used_end && offset == UINT64_MAX; i++)
             if (pl->page_state[i] == PAGE_SMALL && pl->page_free[i] >= need &&
                 (offset = find_gap(m, pl, i, need)) != UINT64_MAX)
                 page = i;
         if (page == UINT64_MAX) { /* a new pool page */
-            for (uint64_t i = 0; i < pl->pages && i <= pl->used_end && page == UINT64_MAX; i++)
+            for (uint64_t i = pl->first_roomy; i < pl->pages && i <= pl->used_end && page == UINT64_MAX; i++)
                 if (pl->page_state[i] == PAGE_FREE)
                     page = i;
             if (page == UINT64_MAX)
@@ -298,6 +307,7 @@ static uint32_t allocate_block(vas_machine *m, pool *pl, uint64_t size, uint32_t
             return VAS_STATUS_NO_MEMORY;
         }
         pl->page_free[page] -= (uint32_t)need;
+        pl->last_small = page;
         write_header(m, block, need, type, tag);
         *out = block + unit;
     } else { /* whole pages, no header */
@@ -381,6 +391,9 @@ static uint32_t pool_free_locked(vas_machine *m, uint64_t address, uint32_t tag)
     pool_block b = pp->blocks[i];
     if (b.tag != tag)
         return VAS_STATUS_INVALID_PARAMETER; /* BAD_POOL_CALLER: freed with the wrong tag */
+    uint64_t freed_page = page_of_address(m, pl, block);
+    if (freed_page < pl->first_roomy)
+        pl->first_roomy = freed_page; /* it has room again */
     pool_tag *t = tag_entry(m, tag, pl->type, false);
     remove_block(m, pl, block);
     uint64_t page = (block - pl->base) >> page_shift;
