@@ -461,26 +461,9 @@ static double direct_mapped_miss_share(const address_list *l, uint64_t base, uin
 
 /* ---- vas ---------------------------------------------------------------------------------- */
 
-static vas_machine *vas_machine_with(uint64_t ram_bytes, uint64_t pagefile_bytes)
-{
-    vas_machine_config mc = {0};
-    mc.ram_bytes = ram_bytes;
-    mc.pagefile_bytes = pagefile_bytes;
-    vas_machine *m = vas_machine_create(&mc);
-    if (!m)
-        die("vas_machine_create(%llu MB RAM) failed: %s", (unsigned long long)(ram_bytes >> 20),
-            vas_error_name(vas_last_error()));
-    return m;
-}
-
 static vas_process *vas_process_with(vas_machine *m, const char *name, uint32_t tlb_entries)
 {
-    vas_process_config pc = {0};
-    pc.name = name;
-    pc.tlb_entries = tlb_entries;
-    vas_process *p = vas_process_create(m, &pc);
-    if (!p)
-        die("vas_process_create(%s) failed: %s", name, vas_error_name(vas_last_error()));
+    vas_process *p = bench_process(m, name, tlb_entries);
     vas_system_info si;
     vas_get_system_info(p, &si);
     if (si.page_size != PAGE)
@@ -598,7 +581,7 @@ static void setup_big(void)
         *(uint64_t *)(S.native + i) = i * 131 + 7;
     /* main, sweep, tiny and off each hold one touched copy of the span, plus page tables */
     /* (small paging files in the smoke run: debug builds check them after every call) */
-    S.machine = vas_machine_with(4 * S.big + (quick ? 8ull << 20 : 64ull << 20), quick ? 16ull << 20 : 0);
+    S.machine = bench_machine(4 * S.big + (quick ? 8ull << 20 : 64ull << 20), quick ? 16ull << 20 : 0);
     S.main = vas_process_with(S.machine, "main.exe", 0);
     S.main_base = vas_alloc_rw(S.main, S.big);
     vas_touch(S.main, S.main_base, S.big);
@@ -636,7 +619,7 @@ static void setup_count(count_state *c, long n)
     progress("setting up (c): %ld allocations of 64 KB", n);
     c->n = n;
     long all_pages = n, set_pages = SET_ALLOCATIONS * (long)(REGION / PAGE);
-    c->machine = vas_machine_with((uint64_t)(all_pages + set_pages) * PAGE + (quick ? 8ull << 20 : 64ull << 20),
+    c->machine = bench_machine((uint64_t)(all_pages + set_pages) * PAGE + (quick ? 8ull << 20 : 64ull << 20),
                                   (uint64_t)n * REGION + (quick ? 16ull << 20 : 256ull << 20));
     c->process = vas_process_with(c->machine, "count.exe", 0);
     vas_process_counters pc;
@@ -768,7 +751,7 @@ static void setup_dz(void)
     progress("setting up (e): a machine whose zeroed frames are used up");
     for (size_t i = 0; i < BATCH_PAGES; i++)
         S.dz_offsets[i] = (rng_next() % (PAGE / 8)) * 8;
-    S.dz_machine = vas_machine_with(8ull << 20, quick ? 16ull << 20 : 0);
+    S.dz_machine = bench_machine(8ull << 20, quick ? 16ull << 20 : 0);
     S.dz = vas_process_with(S.dz_machine, "fault.exe", 0);
     /* Simulated RAM starts as zeroed frames that the host has never touched. Use them all once,
        so that the measured faults take recycled frames and zero them (the steady state). */
@@ -1065,7 +1048,7 @@ static void rep_dz(void)
 
     /* A fresh machine: its simulated RAM has never been touched by the host, so the first write
        to each frame also takes a host page fault. */
-    vas_machine *m = vas_machine_with(quick ? 16ull << 20 : 64ull << 20, quick ? 16ull << 20 : 0);
+    vas_machine *m = bench_machine(quick ? 16ull << 20 : 64ull << 20, quick ? 16ull << 20 : 0);
     vas_process *p = vas_process_with(m, "fresh.exe", 0);
     r = get_result("dz/vas-write-fresh", 'e', "vas", "first vas_write to a committed page (fresh simulated RAM)");
     for (int b = 0; b < batches; b++)

@@ -357,6 +357,29 @@ static inline void print_whole_run(void) { printf("\nWhole run: %.1f s.\n", (dou
 
 /* ---- Helpers the benchmarks share: a failure of any of them ends the run ------------------- */
 
+static inline vas_machine *bench_machine(uint64_t ram_bytes, uint64_t pagefile_bytes)
+{
+    vas_machine_config mc = {0};
+    mc.ram_bytes = ram_bytes;
+    mc.pagefile_bytes = pagefile_bytes;
+    vas_machine *m = vas_machine_create(&mc);
+    if (!m)
+        die("vas_machine_create(%llu MB RAM) failed: %s", (unsigned long long)(ram_bytes >> 20),
+            vas_error_name(vas_last_error()));
+    return m;
+}
+
+static inline vas_process *bench_process(vas_machine *m, const char *name, uint32_t tlb_entries)
+{
+    vas_process_config pc = {0};
+    pc.name = name;
+    pc.tlb_entries = tlb_entries;
+    vas_process *p = vas_process_create(m, &pc);
+    if (!p)
+        die("vas_process_create(%s) failed: %s", name, vas_error_name(vas_last_error()));
+    return p;
+}
+
 static inline uint64_t alloc_rw(vas_process *p, uint64_t size)
 {
     uint64_t a = vas_virtual_alloc(p, 0, size, VAS_MEM_RESERVE | VAS_MEM_COMMIT, VAS_PAGE_READWRITE);

@@ -185,29 +185,6 @@ static long minor_faults(void)
 
 /* ---- vas --------------------------------------------------------------------------------- */
 
-static vas_machine *machine_new(uint64_t ram, uint64_t pagefile)
-{
-    vas_machine_config mc = {0};
-    mc.ram_bytes = ram;
-    mc.pagefile_bytes = pagefile;
-    vas_machine *m = vas_machine_create(&mc);
-    if (!m)
-        die("vas_machine_create(%llu MB RAM) failed: %s", (unsigned long long)(ram / MB),
-            vas_error_name(vas_last_error()));
-    return m;
-}
-
-static vas_process *process_new(vas_machine *m, const char *name, uint32_t tlb_entries)
-{
-    vas_process_config pc = {0};
-    pc.name = name;
-    pc.tlb_entries = tlb_entries;
-    vas_process *p = vas_process_create(m, &pc);
-    if (!p)
-        die("vas_process_create(%s) failed: %s", name, vas_error_name(vas_last_error()));
-    return p;
-}
-
 /* A section backed by the paging file (SEC_COMMIT), or by a host file of `size` bytes. */
 static vas_section *section_new(vas_machine *m, bool file, uint64_t size)
 {
@@ -267,8 +244,8 @@ static void vas_pair_rep(bool file, bool same, long n, uint32_t tlb_entries)
     snprintf(what, sizeof what, "MapViewOfFile + UnmapViewOfFile, 64 MB %s section; the N others: %s%s", backing_name(file),
              same ? "views of the same section (64 MB each)" : "views of another section (64 KB each)",
              tlb_entries ? "; a process with a 256-entry TLB" : "");
-    vas_machine *m = machine_new(64 * MB, 256 * MB);
-    vas_process *p = process_new(m, "views.exe", tlb_entries);
+    vas_machine *m = bench_machine(64 * MB, 256 * MB);
+    vas_process *p = bench_process(m, "views.exe", tlb_entries);
     vas_section *big = section_new(m, file, SECTION_SIZE);
     vas_section *small = same ? NULL : section_new(m, false, REGION);
     uint64_t *others = malloc(sizeof *others * (size_t)n);
@@ -456,8 +433,8 @@ static void vas_fault_rep(void)
 {
     uint64_t ram = quick ? 32 * MB : 128 * MB, size = fault_size;
     int pages = (int)(size / PAGE), passes = fault_passes;
-    vas_machine *m = machine_new(ram, 256 * MB);
-    vas_process *pa = process_new(m, "a.exe", 0), *pb = process_new(m, "b.exe", 0);
+    vas_machine *m = bench_machine(ram, 256 * MB);
+    vas_process *pa = bench_process(m, "a.exe", 0), *pb = bench_process(m, "b.exe", 0);
 
     use_every_frame(m, pa);
 

@@ -2053,7 +2053,7 @@ static void tour_sections(void)
 /* The tour's PE files. With no Windows linker at hand, the tour writes them itself: small but
    valid PE32 images, laid out as a linker lays them out. Each section takes one page in memory
    (SectionAlignment) and one 512-byte unit in the file (FileAlignment), in this order. */
-#define PE_NT_OFFSET 0x80u          /* e_lfanew: the PE signature, after the DOS stub */
+#define PE_NT_OFFSET 0x80u          /* e_lfanew: the PE signature, after the DOS program */
 #define PE_HEADERS_SIZE 0x400u      /* SizeOfHeaders */
 #define PE_FILE_ALIGNMENT 0x200u
 #define PE_SECTION_ALIGNMENT 0x1000u
@@ -2201,10 +2201,10 @@ static uint32_t build_image(tour_image *img, uint8_t *file)
     const pe_section_header *last = &img->sections[img->section_count - 1];
     img->size_of_image = (uint32_t)round_up(last->rva + last->virtual_size, PE_SECTION_ALIGNMENT);
 
-    /* The headers: MS-DOS header and stub, "PE\0\0", the COFF header, the optional header and
+    /* The headers: MS-DOS header and program, "PE\0\0", the COFF header, the optional header and
        its data directories, the section table. */
-    static const uint8_t stub[] = {0x0E, 0x1F, 0xBA, 0x0E, 0x00, 0xB4, 0x09, 0xCD, 0x21, 0xB8, 0x01, 0x4C, 0xCD, 0x21};
-    static const char stub_text[] = "This program cannot be run in DOS mode.\r\r\n$";
+    static const uint8_t dos_program[] = {0x0E, 0x1F, 0xBA, 0x0E, 0x00, 0xB4, 0x09, 0xCD, 0x21, 0xB8, 0x01, 0x4C, 0xCD, 0x21};
+    static const char dos_message[] = "This program cannot be run in DOS mode.\r\r\n$";
     memcpy(memory, "MZ", 2);
     put16(memory + 0x02, 0x90);  /* e_cblp */
     put16(memory + 0x04, 3);     /* e_cp */
@@ -2213,8 +2213,8 @@ static uint32_t build_image(tour_image *img, uint8_t *file)
     put16(memory + 0x10, 0xB8);  /* e_sp */
     put16(memory + 0x18, 0x40);  /* e_lfarlc */
     put32(memory + 0x3C, PE_NT_OFFSET);
-    memcpy(memory + 0x40, stub, sizeof stub);
-    memcpy(memory + 0x40 + sizeof stub, stub_text, sizeof stub_text - 1);
+    memcpy(memory + 0x40, dos_program, sizeof dos_program);
+    memcpy(memory + 0x40 + sizeof dos_program, dos_message, sizeof dos_message - 1);
     uint8_t *nt = memory + PE_NT_OFFSET, *coff = nt + 4, *optional = coff + 20;
     memcpy(nt, "PE\0\0", 4);
     img->characteristics = PE_FILE_EXECUTABLE_IMAGE | PE_FILE_32BIT_MACHINE |

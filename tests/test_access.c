@@ -7,6 +7,7 @@
  * a WOW64 (32-bit) process on x64.
  */
 #include "check.h"
+#include "figures.h"
 
 #define GRAN 0x10000ull
 
@@ -152,14 +153,6 @@ static vas_exception fresh_exception(void)
 {
     vas_exception x = {0xDEADBEEFu, 0xDEADBEEFu, 0xDEADBEEFDEADBEEFull};
     return x;
-}
-
-static vas_process_counters counters(vas_process *p)
-{
-    vas_process_counters c;
-    memset(&c, 0xEE, sizeof c);
-    CHECK(vas_process_get_counters(p, &c));
-    return c;
 }
 
 static vas_memory_basic_information query(vas_process *p, uint64_t address)

@@ -12,6 +12,7 @@
  * Every test runs on every layout.
  */
 #include "check.h"
+#include "figures.h"
 
 #define R VAS_EXCEPTION_READ_FAULT
 #define W VAS_EXCEPTION_WRITE_FAULT
@@ -67,14 +68,6 @@ static uint32_t page_size_of(vas_process *p)
     vas_system_info si;
     vas_get_system_info(p, &si);
     return si.page_size;
-}
-
-static vas_process_counters counters(vas_process *p)
-{
-    vas_process_counters c;
-    memset(&c, 0xEE, sizeof c);
-    CHECK(vas_process_get_counters(p, &c));
-    return c;
 }
 
 static vas_physical_status phys(vas_machine *m)

@@ -32,6 +32,7 @@
  * Host files live in a mkdtemp directory under $TMPDIR (or /tmp), removed at the end.
  */
 #include "check.h"
+#include "figures.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -289,36 +290,6 @@ static uint32_t page_of(vas_machine *m)
     vas_machine_info info;
     vas_get_machine_info(m, &info);
     return info.page_size;
-}
-
-static vas_process_counters counters(vas_process *p)
-{
-    vas_process_counters c;
-    memset(&c, 0, sizeof c);
-    CHECK(vas_process_get_counters(p, &c));
-    return c;
-}
-
-static vas_paging_status paging(vas_machine *m)
-{
-    vas_paging_status s;
-    vas_get_paging_status(m, &s);
-    return s;
-}
-
-static vas_physical_status physical(vas_machine *m)
-{
-    vas_physical_status s;
-    vas_get_physical_status(m, &s);
-    return s;
-}
-
-static vas_memory_status memory(vas_machine *m)
-{
-    vas_memory_status s;
-    memset(&s, 0, sizeof s);
-    CHECK(vas_global_memory_status(m, &s));
-    return s;
 }
 
 /* Active frames that hold data, not page tables. */

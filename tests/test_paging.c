@@ -23,6 +23,7 @@
  * page keeps its frame behind a transition PTE ("resident"), a paged-out one has neither.
  */
 #include "check.h"
+#include "figures.h"
 
 #include <stdbool.h>
 #include <sys/stat.h>
@@ -89,36 +90,6 @@ static uint64_t commit(vas_process *p, uint64_t size)
     uint64_t a = vas_virtual_alloc(p, 0, size, VAS_MEM_COMMIT | VAS_MEM_RESERVE, VAS_PAGE_READWRITE);
     CHECK(a != 0);
     return a;
-}
-
-static vas_process_counters counters(vas_process *p)
-{
-    vas_process_counters c;
-    memset(&c, 0, sizeof c);
-    CHECK(vas_process_get_counters(p, &c));
-    return c;
-}
-
-static vas_paging_status paging(vas_machine *m)
-{
-    vas_paging_status s;
-    vas_get_paging_status(m, &s);
-    return s;
-}
-
-static vas_physical_status physical(vas_machine *m)
-{
-    vas_physical_status s;
-    vas_get_physical_status(m, &s);
-    return s;
-}
-
-static vas_memory_status memory(vas_machine *m)
-{
-    vas_memory_status s;
-    memset(&s, 0, sizeof s);
-    CHECK(vas_global_memory_status(m, &s));
-    return s;
 }
 
 static uint64_t ws_pages(vas_process *p) { return counters(p).working_set_size / PAGE; }

@@ -10,6 +10,7 @@
  * Every test runs on every layout.
  */
 #include "check.h"
+#include "figures.h"
 
 #define R VAS_EXCEPTION_READ_FAULT
 #define W VAS_EXCEPTION_WRITE_FAULT
@@ -97,14 +98,6 @@ static void each_layout_and_size(void (*fn)(const lcase *, uint32_t))
                         size_name(SIZES[j], buf));
         }
     }
-}
-
-static vas_process_counters counters(vas_process *p)
-{
-    vas_process_counters c;
-    memset(&c, 0, sizeof c);
-    CHECK(vas_process_get_counters(p, &c));
-    return c;
 }
 
 static int counters_equal(const vas_process_counters *a, const vas_process_counters *b)
