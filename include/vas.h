@@ -428,6 +428,39 @@ typedef struct vas_physical_status {
 } vas_physical_status;
 void vas_get_physical_status(vas_machine *machine, vas_physical_status *status);
 
+/* One frame of the PFN database, as a teaching view of physical memory shows it. */
+#define VAS_FRAME_ZEROED   0u  /* MMLISTS values: ZeroedPageList */
+#define VAS_FRAME_FREE     1u  /* FreePageList */
+#define VAS_FRAME_STANDBY  2u  /* StandbyPageList: clean, still named by its owner's transition PTE */
+#define VAS_FRAME_MODIFIED 3u  /* ModifiedPageList: dirty, to be written before reuse */
+#define VAS_FRAME_ACTIVE   6u  /* ActiveAndValid */
+#define VAS_FRAME_OWNER_NONE     0u  /* frame 0, and frames on the zeroed and free lists */
+#define VAS_FRAME_OWNER_PROCESS  1u  /* a private page (or one a process last had) of process_id */
+#define VAS_FRAME_OWNER_TABLE    2u  /* a page table of process_id */
+#define VAS_FRAME_OWNER_SECTION  3u  /* a section's page, shared through its prototype PTE */
+#define VAS_FRAME_OWNER_SYSTEM   4u  /* system space: pool pages and system page tables */
+#define VAS_FRAME_OWNER_LOCKED   5u  /* locked by an MDL after its process let the page go */
+typedef struct vas_frame_info {
+    uint32_t list;              /* VAS_FRAME_ZEROED ... VAS_FRAME_ACTIVE */
+    uint32_t owner;             /* VAS_FRAME_OWNER_* */
+    uint32_t process_id;        /* for OWNER_PROCESS and OWNER_TABLE, else 0 */
+    uint32_t lock_count;        /* MDLs holding the frame */
+} vas_frame_info;
+/* Fills out[i] for frames first .. first+count-1 (stopping at the end of RAM); returns how many
+   it filled. */
+size_t vas_get_frame_info(vas_machine *machine, uint64_t first, vas_frame_info *out, size_t count);
+
+/* QueryWorkingSetEx: for each entry's virtual_address, whether its page is in the process's
+   working set now. Faults nothing in. 0 on failure (ERROR_INVALID_PARAMETER for NULL). */
+typedef struct vas_working_set_ex_information {
+    uint64_t virtual_address;   /* in */
+    uint32_t valid;             /* the page is in the working set */
+    uint32_t share_count;       /* processes mapping its frame, up to 7 (a 3-bit field on Windows) */
+    uint32_t shared;            /* a section page */
+    uint32_t locked;            /* VirtualLock */
+} vas_working_set_ex_information;
+int vas_query_working_set_ex(vas_process *process, vas_working_set_ex_information *info, size_t count);
+
 /* ---- Sections: mapped files, shared memory, copy-on-write (memoryapi.h) -------------------
  * A section is memory that views in any number of processes share page for page: every view
  * of a section page reaches the same frame, through the section's prototype PTE. A section is
@@ -550,6 +583,8 @@ typedef struct vas_thread_info {
    the access raises STATUS_STACK_OVERFLOW (0xC00000FD). 0 on failure. */
 int vas_thread_create(vas_process *process, uint64_t stack_reserve, uint64_t stack_commit, vas_thread_info *info);
 int vas_thread_get_info(vas_process *process, uint32_t thread_id, vas_thread_info *info);
+/* Fills up to max threads, oldest first; returns how many there are. */
+size_t vas_process_threads(vas_process *process, vas_thread_info *out, size_t max);
 /* Frees the thread's TEB and stack. ERROR_INVALID_PARAMETER for an unknown thread. */
 int vas_thread_exit(vas_process *process, uint32_t thread_id);
 

@@ -834,3 +834,80 @@ void vas_get_physical_status(vas_machine *m, vas_physical_status *s)
     s->page_table_frames += m->system->page_table_pages; /* the system page tables */
     pthread_mutex_unlock(&m->lock);
 }
+
+size_t vas_get_frame_info(vas_machine *m, uint64_t first, vas_frame_info *out, size_t count)
+{
+    if (!m || m->magic != MACHINE_MAGIC || !out)
+        return 0;
+    static const uint32_t list_values[FRAME_LIST_COUNT] = {
+        [FRAME_ZEROED] = VAS_FRAME_ZEROED, [FRAME_FREE] = VAS_FRAME_FREE, [FRAME_STANDBY] = VAS_FRAME_STANDBY,
+        [FRAME_MODIFIED] = VAS_FRAME_MODIFIED, [FRAME_ACTIVE] = VAS_FRAME_ACTIVE};
+    pthread_mutex_lock(&m->lock);
+    const physical_memory *pm = &m->physical;
+    size_t filled = 0;
+    for (uint64_t pfn = first; filled < count && pfn < pm->frame_count; pfn++, filled++) {
+        const pfn_entry *e = &pm->pfn[pfn];
+        vas_frame_info *f = &out[filled];
+        memset(f, 0, sizeof *f);
+        f->lock_count = e->lock_count;
+        if (pfn == 0) { /* never handed out */
+            f->list = VAS_FRAME_FREE;
+            continue;
+        }
+        f->list = list_values[e->list];
+        if (e->list == FRAME_ZEROED || e->list == FRAME_FREE)
+            continue;
+        if (e->is_prototype)
+            f->owner = VAS_FRAME_OWNER_SECTION;
+        else if (!e->owner)
+            f->owner = VAS_FRAME_OWNER_LOCKED;
+        else if (e->owner == m->system)
+            f->owner = VAS_FRAME_OWNER_SYSTEM;
+        else {
+            f->owner = e->is_page_table ? VAS_FRAME_OWNER_TABLE : VAS_FRAME_OWNER_PROCESS;
+            f->process_id = e->owner->id;
+        }
+    }
+    pthread_mutex_unlock(&m->lock);
+    return filled;
+}
+
+int vas_query_working_set_ex(vas_process *p, vas_working_set_ex_information *info, size_t count)
+{
+    if (!info && count) {
+        vas_set_last_error(VAS_ERROR_INVALID_PARAMETER);
+        return 0;
+    }
+    uint32_t status = process_enter(p);
+    if (status) {
+        vas_set_last_error(vas_nt_status_to_dos_error(status));
+        return 0;
+    }
+    const physical_memory *pm = &p->machine->physical;
+    for (size_t i = 0; i < count; i++) {
+        vas_working_set_ex_information *w = &info[i];
+        uint64_t va = w->virtual_address;
+        w->valid = w->share_count = w->shared = w->locked = 0;
+        if (va < p->shape.lowest || va > p->shape.highest)
+            continue;
+        uint64_t leaf = pagetable_leaf(p, va, false);
+        if (!leaf)
+            continue;
+        uint64_t pte = pagetable_read(p, leaf, pagetable_index(p, va, p->pt->levels - 1));
+        if (!(pte & (PTE_VALID | PTE_TRANSITION)))
+            continue;
+        uint64_t frame = pte_frame(p, pte);
+        const pfn_entry *e = &pm->pfn[frame];
+        /* An invalid PTE naming an active frame of this process: a no-access or guard page,
+           still in the working set. */
+        if (!(pte & PTE_VALID) && (e->list != FRAME_ACTIVE || e->is_prototype))
+            continue;
+        uint64_t page = align_down(va, p->page_size);
+        w->valid = 1;
+        w->shared = e->is_prototype;
+        w->share_count = e->is_prototype ? (e->share_count < 7 ? e->share_count : 7) : 1;
+        w->locked = p->ws[ws_index_of(p, page, frame)].locked;
+    }
+    process_leave(p, false);
+    return 1;
+}

@@ -465,6 +465,23 @@ int vas_thread_get_info(vas_process *p, uint32_t thread_id, vas_thread_info *inf
     return t && info ? 1 : fail(info ? VAS_STATUS_INVALID_PARAMETER : VAS_STATUS_ACCESS_VIOLATION);
 }
 
+size_t vas_process_threads(vas_process *p, vas_thread_info *out, size_t max)
+{
+    if (process_enter(p))
+        return 0;
+    size_t count = 0;
+    for (thread *t = p->threads; t; t = t->next)
+        count++;
+    size_t i = count; /* the list is newest first; fill oldest first */
+    for (thread *t = p->threads; t; t = t->next) {
+        i--;
+        if (out && i < max)
+            info_of(t, &out[i]);
+    }
+    process_leave(p, false);
+    return count;
+}
+
 static void destroy_thread(vas_process *p, thread *t)
 {
     vad *stack = vad_find(&p->vads, t->deallocation_stack);

@@ -147,6 +147,7 @@ static uint64_t new_table(vas_process *p)
     uint64_t frame = physical_take(&p->machine->physical, FRAME_FOR_ZERO);
     if (frame) {
         p->machine->physical.pfn[frame].is_page_table = 1;
+        p->machine->physical.pfn[frame].owner = p; /* for the physical view only */
         p->page_table_pages++;
     }
     return frame;

@@ -1,0 +1,3 @@
+/* limits.c - (being written) */
+#include "cli.h"
+int cli_limits(int argc, char **argv) { return EXIT_USAGE; }
