@@ -27,6 +27,13 @@ extern cli_settings cli;
    suffix (powers of 1024). 0 when text is not such a number or it does not fit 64 bits. */
 int parse_number(const char *text, uint64_t *value);
 
+struct view_process;
+/* Runs a scenario held in a string (printing its transcript when echo is set), then, if every
+   line ran, calls then() with its machine and processes before they go. Returns an exit code. */
+typedef void (*script_then)(vas_machine *machine, const struct view_process *processes, size_t count,
+                            void *context);
+int script_run_string(const char *name, const char *text, int echo, script_then then, void *context);
+
 int cli_tour(int argc, char **argv);
 int cli_run(int argc, char **argv);       /* vas run FILE... */
 int cli_shell(int argc, char **argv);     /* vas shell */

@@ -2455,3 +2455,22 @@ int cli_report(int argc, char **argv)
     session_destroy(&s);
     return status;
 }
+
+int script_run_string(const char *name, const char *text, int echo, script_then then, void *context)
+{
+    char *copy = strdup(text);
+    if (!copy)
+        return EXIT_IO_ERROR;
+    session s;
+    session_init(&s);
+    s.echo = echo != 0;
+    int status = run_text(&s, name, copy);
+    if (status == EXIT_OK && then && s.machine) {
+        view_process processes[MAX_PROCESSES];
+        size_t count = view_processes(&s, processes);
+        then(s.machine, processes, count, context);
+    }
+    session_destroy(&s);
+    free(copy);
+    return status;
+}

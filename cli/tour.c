@@ -16,6 +16,8 @@
  */
 #include "cli.h"
 #include "print.h"
+#include "report.h"
+#include "views.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -3628,6 +3630,66 @@ static void tour_system(void)
     show_driver();
 }
 
+/* ---- 12. Scripts, maps and the report ---------------------------------------------------- */
+
+static const char tour_scenario[] =
+    "# A small machine: an editor and a viewer sharing a buffer\n"
+    "machine layout=x86 ram=32M pagefile=64M\n"
+    "process editor name=\"editor.exe\" bits=32\n"
+    "heap = alloc 0 1M MEM_RESERVE PAGE_READWRITE\n"
+    "alloc heap 64K MEM_COMMIT PAGE_READWRITE\n"
+    "touch heap 64K write\n"
+    "small = alloc 0 4K MEM_COMMIT|MEM_RESERVE PAGE_READWRITE\n"
+    "t = thread\n"
+    "shared = section size=256K name=\"Local\\\\EditorText\"\n"
+    "view = map_view shared FILE_MAP_WRITE\n"
+    "write view \"shared text\"\n"
+    "process viewer name=\"viewer.exe\" bits=32\n"
+    "text = open_section \"Local\\\\EditorText\" FILE_MAP_READ\n"
+    "view2 = map_view text FILE_MAP_READ\n"
+    "expect read view2 11 == \"shared text\"\n"
+    "pool = pool_alloc paged 200 \"Edit\"\n";
+
+#define TOUR_REPORT "vas-tour.html"
+
+static void show_pictures(vas_machine *machine, const view_process *processes, size_t count, void *context)
+{
+    (void)context;
+    view_options options = {.colour = cli.colour};
+    print_text("The editor's address space as Sysinternals VMMap shows it: a summary by kind of memory, "
+               "then every allocation with its sub-blocks. The 4 KB allocation left the rest of its 64 KB "
+               "granule Unusable; the thread's stack and the shared view have kinds of their own.");
+    view_map(processes[0].process, &options);
+    print_text("\nThe fragmentation view draws user space one cell per 64 KB granule; runs of free rows "
+               "are folded into one line, and the largest free block is the number that says whether a "
+               "big allocation can still succeed.");
+    view_frag(processes[0].process, &options);
+    print_text("\nAnd physical memory, frame by frame: whose each page is, and which frames are free, "
+               "zeroed, on standby or modified.");
+    view_physical(machine, processes, count, &options);
+    int error = report_write_html(TOUR_REPORT, machine, processes, count, "vas tour");
+    if (error)
+        print_text("The HTML report could not be written to %s (%s); `vas report --html FILE SCRIPT` "
+                   "writes one anywhere.", TOUR_REPORT, strerror(error));
+    else
+        print_text("\nLast, the whole machine as one self-contained web page, with a bar of each address "
+                   "space, the physical frame map and the figures: open %s in a browser (it needs no "
+                   "network). `vas report --html FILE SCRIPT` writes one for any scenario.", TOUR_REPORT);
+}
+
+static void tour_pictures(void)
+{
+    print_text("Everything in this tour can be driven by a scenario script: one line per call, Windows' "
+               "own constant names, variables for the addresses calls return, and expect lines that make "
+               "a script a test (docs/scenario.md). `vas run FILE` runs one and `vas shell` takes the "
+               "lines as you type them. This one builds the final machine of the tour:");
+    int status = script_run_string("tour", tour_scenario, 1, show_pictures, NULL);
+    if (status) {
+        fprintf(stderr, "vas tour: the closing scenario stopped with exit code %d\n", status);
+        problems++;
+    }
+}
+
 /* ---- The tour ---------------------------------------------------------------------------- */
 
 typedef struct section {
@@ -3647,6 +3709,7 @@ static const section sections[] = {
     {"Sections: mapped files, copy-on-write and shared memory", tour_sections},
     {"Images: a program, its DLLs and its threads' stacks", tour_images},
     {"System space: pools and the driver's view", tour_system},
+    {"Scripts, maps and the report", tour_pictures},
 };
 
 int cli_tour(int argc, char **argv)
