@@ -33,6 +33,8 @@ struct view_process;
 typedef void (*script_then)(vas_machine *machine, const struct view_process *processes, size_t count,
                             void *context);
 int script_run_string(const char *name, const char *text, int echo, script_then then, void *context);
+/* Parses a scenario without running it (vas run --check): EXIT_OK or EXIT_SCRIPT_ERROR. */
+int script_check_string(const char *name, const char *text);
 
 int cli_tour(int argc, char **argv);
 int cli_run(int argc, char **argv);       /* vas run FILE... */

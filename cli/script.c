@@ -18,6 +18,7 @@
  */
 #include "cli.h"
 #include "print.h"
+#include "progress.h"
 #include "report.h"
 #include "views.h"
 
@@ -865,10 +866,16 @@ static vas_process *current_process(session *s)
     return s->current >= 0 ? s->processes[s->current].process : NULL;
 }
 
+/* How wide addresses print: the current process's width, else the machine's. */
 static int process_bits(session *s)
 {
     vas_process *p = current_process(s);
-    return p ? vas_process_bits(p) : 64;
+    if (p)
+        return vas_process_bits(p);
+    vas_machine_info info = {.native_bits = 64};
+    if (s->machine)
+        vas_get_machine_info(s->machine, &info);
+    return info.native_bits;
 }
 
 static label address_text(session *s, uint64_t address)
@@ -1429,9 +1436,7 @@ static int run_pool_alloc(session *s, const statement *st)
         return runtime_error(st, positional(st, 0)->column, "found '%s', expected paged or nonpaged", type);
     uint64_t address = vas_pool_alloc(s->machine, pool, number_at(s, st, 1, 0), tag_of(s, st, positional(st, 2)));
     outcome_of_call(s, address != 0, address);
-    if (address)
-        set_note("%s%s%s", st->assign ? st->assign : "", st->assign ? " = " : "",
-                 address_label(address, vas_process_bits(current_process(s) ? current_process(s) : NULL) == 32 ? 32 : 64).s);
+    note_address(s, st, address);
     return 0;
 }
 
@@ -2125,8 +2130,9 @@ static void report_problem(const char *file, const script_error *e, int status)
             status == EXIT_EXPECT_FAILED ? "expect failed" : "error", e->message);
 }
 
-/* Parses every line of text, then runs them in order; returns an exit code. */
-static int run_text(session *s, const char *file, char *text)
+/* Parses every line of text, then (unless check_only) runs them in order; returns an exit code.
+   A long run off a terminal shows its progress on stderr (on a terminal the transcript does). */
+static int run_text(session *s, const char *file, char *text, bool check_only)
 {
     size_t capacity = 64, count = 0;
     statement *statements = malloc(capacity * sizeof *statements);
@@ -2159,11 +2165,18 @@ static int run_text(session *s, const char *file, char *text)
     /* The parse declared the variables; they start at 0 again for the run. */
     for (size_t i = 0; i < s->variable_count; i++)
         s->variables[i].value = 0;
-    for (size_t i = 0; i < count && status == EXIT_OK; i++) {
+    bool show_progress = !s->echo || !isatty(STDOUT_FILENO);
+    if (show_progress)
+        progress_begin(file);
+    for (size_t i = 0; i < count && status == EXIT_OK && !check_only; i++) {
+        if (show_progress)
+            progress_update("line %d (%zu of %zu)", statements[i].line, i + 1, count);
         status = run_statement(s, &statements[i]);
         if (status)
             report_problem(file, &run_error, status);
     }
+    if (show_progress)
+        progress_end();
     for (size_t i = 0; i < count; i++)
         statement_free(&statements[i]);
     free(statements);
@@ -2211,32 +2224,34 @@ static char *read_file(const char *path)
     return text;
 }
 
-static int run_file(session *s, const char *path)
+static int run_file(session *s, const char *path, bool check_only)
 {
     char *text = read_file(path);
     if (!text) {
         fprintf(stderr, "vas: %s: %s\n", path, errno == EILSEQ ? "not a text file (it holds a zero byte)" : strerror(errno));
         return EXIT_IO_ERROR;
     }
-    int status = run_text(s, strcmp(path, "-") == 0 ? "<stdin>" : path, text);
+    int status = run_text(s, strcmp(path, "-") == 0 ? "<stdin>" : path, text, check_only);
     free(text);
     return status;
 }
 
 int cli_run(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: vas run [--json] FILE...  (\"-\" reads standard input)\n");
+    bool check_only = argc > 1 && strcmp(argv[1], "--check") == 0;
+    int first = check_only ? 2 : 1;
+    if (argc <= first || (argv[first][0] == '-' && argv[first][1])) {
+        fprintf(stderr, "usage: vas run [--check] FILE...  (\"-\" reads standard input; --check: parse only)\n");
         return EXIT_USAGE;
     }
     int worst = EXIT_OK;
-    for (int i = 1; i < argc; i++) {
-        if (argc > 2 && !cli.json)
-            printf("%s# %s\n", i > 1 ? "\n" : "", argv[i]);
+    for (int i = first; i < argc; i++) {
+        if (argc - first > 1 && !cli.json && !check_only)
+            printf("%s# %s\n", i > first ? "\n" : "", argv[i]);
         session s;
         session_init(&s);
-        s.echo = true;
-        int status = run_file(&s, argv[i]);
+        s.echo = !check_only;
+        int status = run_file(&s, argv[i], check_only);
         session_destroy(&s);
         if (status > worst)
             worst = status;
@@ -2374,7 +2389,7 @@ int cli_view(int argc, char **argv)
     }
     session s;
     session_init(&s);
-    int status = run_file(&s, positional_args[0]);
+    int status = run_file(&s, positional_args[0], false);
     if (status == EXIT_OK) {
         view_options options = current_view_options();
         options.per_page = per_page;
@@ -2436,9 +2451,9 @@ int cli_report(int argc, char **argv)
     session_init(&s);
     int status = EXIT_OK;
     if (first_script == argc)
-        status = run_file(&s, "-");
+        status = run_file(&s, "-", false);
     for (int i = first_script; i < argc && status == EXIT_OK; i++)
-        status = run_file(&s, argv[i]);
+        status = run_file(&s, argv[i], false);
     if (status == EXIT_OK && !s.machine)
         s.machine = vas_machine_create(&s.config);
     if (status == EXIT_OK) {
@@ -2464,12 +2479,25 @@ int script_run_string(const char *name, const char *text, int echo, script_then 
     session s;
     session_init(&s);
     s.echo = echo != 0;
-    int status = run_text(&s, name, copy);
+    int status = run_text(&s, name, copy, false);
     if (status == EXIT_OK && then && s.machine) {
         view_process processes[MAX_PROCESSES];
         size_t count = view_processes(&s, processes);
         then(s.machine, processes, count, context);
     }
+    session_destroy(&s);
+    free(copy);
+    return status;
+}
+
+int script_check_string(const char *name, const char *text)
+{
+    char *copy = strdup(text);
+    if (!copy)
+        return EXIT_IO_ERROR;
+    session s;
+    session_init(&s);
+    int status = run_text(&s, name, copy, true);
     session_destroy(&s);
     free(copy);
     return status;

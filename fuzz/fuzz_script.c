@@ -1,0 +1,42 @@
+/*
+ * fuzz_script.c - a libFuzzer target over the scenario language (cli/script.c): the input is a
+ * script.
+ *
+ * Every input is parsed (script_check_string), which must end in EXIT_OK or EXIT_SCRIPT_ERROR
+ * whatever the bytes. Inputs that parse and hold neither a `machine` line nor a `touch` (which
+ * could ask for many gigabytes of simulated RAM or touch them page by page) are also run on the
+ * default machine, quietly: the run must end with one of the documented exit codes, and
+ * AddressSanitizer and UBSan watch every command's handler on the way.
+ *
+ * Seed corpus: fuzz/script_corpus/ (and examples/), replayed by ctest as fuzz_script_replay.
+ */
+#include "cli.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    char *text = malloc(size + 1);
+    if (!text)
+        return 0;
+    memcpy(text, data, size);
+    text[size] = 0;
+    if (strlen(text) == size) { /* scripts are text: vas refuses a zero byte before parsing */
+        int status = script_check_string("fuzz", text);
+        if (status != EXIT_OK && status != EXIT_SCRIPT_ERROR)
+            abort();
+        if (status == EXIT_OK && !strstr(text, "machine") && !strstr(text, "touch")) {
+            status = script_run_string("fuzz", text, 0, NULL, NULL);
+            if (status != EXIT_OK && status != EXIT_EXPECT_FAILED && status != EXIT_SCRIPT_ERROR &&
+                status != EXIT_IO_ERROR)
+                abort();
+        }
+    }
+    free(text);
+    return 0;
+}
