@@ -18,7 +18,7 @@ label size_label(uint64_t bytes)
 {
     static const char *const units[] = {"bytes", "KB", "MB", "GB", "TB", "PB", "EB"};
     enum { LAST_UNIT = 6, MAX_TERMS = 3 };
-    char terms[sizeof(label)] = "";
+    char terms[sizeof(label) - 1] = ""; /* room for the "~" */
     size_t used = 0;
     uint64_t rest = bytes;
     bool negative = false; /* whether the next term is subtracted */
