@@ -22,6 +22,8 @@
 
 #define JSON_EXACT_LIMIT (UINT64_C(1) << 53) /* the first integer a double may not hold exactly */
 
+int json_one_line;
+
 void json_begin(json_writer *w, FILE *out)
 {
     w->out = out;
@@ -43,11 +45,11 @@ static void emit_prefix(json_writer *w, const char *key)
 {
     if (w->need_comma[w->depth])
         fputc(',', w->out);
-    if (w->depth > 0)
+    if (w->depth > 0 && !json_one_line)
         fprintf(w->out, "\n%*s", 2 * w->depth, "");
     if (key) {
         write_string(w, key);
-        fputs(": ", w->out);
+        fputs(json_one_line ? ":" : ": ", w->out);
     }
     w->need_comma[w->depth] = 1;
 }
@@ -66,7 +68,7 @@ static void close_container(json_writer *w, char bracket)
     assert(w->depth > 0 && "closing a JSON container that is not open");
     int had_members = w->need_comma[w->depth];
     w->depth--;
-    if (had_members) /* an empty container stays on one line: {} or [] */
+    if (had_members && !json_one_line) /* an empty container stays on one line: {} or [] */
         fprintf(w->out, "\n%*s", 2 * w->depth, "");
     fputc(bracket, w->out);
 }

@@ -18,6 +18,9 @@ typedef struct json_writer {
     int need_comma[JSON_MAX_DEPTH];
 } json_writer;
 
+/* Set: every document on one line (JSON Lines), as `vas --json run` prints its stream. */
+extern int json_one_line;
+
 void json_begin(json_writer *w, FILE *out);
 void json_end(json_writer *w);                        /* a newline after the document */
 void json_object_begin(json_writer *w, const char *key); /* key NULL inside arrays / at the top */

@@ -17,6 +17,7 @@
  * (its NTSTATUS code and address).
  */
 #include "cli.h"
+#include "json.h"
 #include "print.h"
 #include "progress.h"
 #include "report.h"
@@ -2072,20 +2073,30 @@ static void print_outcome(session *s, const statement *st)
         if (s->last.kind == OUTCOME_NONE && strcmp(st->command->name, "expect") != 0)
             return; /* a view printed its own document */
         const outcome *o = &s->last;
-        printf("{\"file\":\"");
-        for (const char *c = st->file; *c; c++)
-            printf(*c == '"' || *c == '\\' ? "\\%c" : "%c", *c);
-        printf("\",\"line\":%d,\"command\":\"%s\"", st->line, st->command->name);
-        if (strcmp(st->command->name, "expect") == 0)
-            printf(",\"outcome\":\"holds\"}\n");
-        else if (o->kind == OUTCOME_OK)
-            printf(",\"outcome\":\"ok\",\"value\":\"0x%" PRIx64 "\"}\n", o->value);
-        else if (o->kind == OUTCOME_FAILED)
-            printf(",\"outcome\":\"failed\",\"error\":%" PRIu32 ",\"error_name\":\"%s\"}\n", o->code, vas_error_name(o->code));
-        else
-            printf(",\"outcome\":\"exception\",\"code\":\"0x%08" PRIX32 "\",\"code_name\":\"%s\",\"access\":\"%s\","
-                   "\"address\":\"0x%" PRIx64 "\"}\n",
-                   o->code, vas_status_name(o->code), access_name(o->exception.access), o->exception.address);
+        json_writer w;
+        json_begin(&w, stdout);
+        json_object_begin(&w, NULL);
+        json_string(&w, "file", st->file);
+        json_u64(&w, "line", (uint64_t)st->line);
+        json_string(&w, "command", st->command->name);
+        if (strcmp(st->command->name, "expect") == 0) {
+            json_string(&w, "outcome", "holds");
+        } else if (o->kind == OUTCOME_OK) {
+            json_string(&w, "outcome", "ok");
+            json_hex(&w, "value", o->value);
+        } else if (o->kind == OUTCOME_FAILED) {
+            json_string(&w, "outcome", "failed");
+            json_u64(&w, "error", o->code);
+            json_string(&w, "error_name", vas_error_name(o->code));
+        } else {
+            json_string(&w, "outcome", "exception");
+            json_hex(&w, "code", o->code);
+            json_string(&w, "code_name", vas_status_name(o->code));
+            json_string(&w, "access", access_name(o->exception.access));
+            json_hex(&w, "address", o->exception.address);
+        }
+        json_object_end(&w);
+        json_end(&w);
         return;
     }
     const char *red = cli.colour ? "\033[31m" : "", *green = cli.colour ? "\033[32m" : "",
@@ -2245,6 +2256,7 @@ int cli_run(int argc, char **argv)
         return EXIT_USAGE;
     }
     int worst = EXIT_OK;
+    json_one_line = 1; /* the run is a stream: one document a line */
     for (int i = first; i < argc; i++) {
         if (argc - first > 1 && !cli.json && !check_only)
             printf("%s# %s\n", i > first ? "\n" : "", argv[i]);
@@ -2310,6 +2322,7 @@ int cli_shell(int argc, char **argv)
     if (interactive)
         printf("vas %s shell: the scenario language, a line at a time. help lists the commands; quit ends.\n",
                vas_version());
+    json_one_line = 1;
     session s;
     session_init(&s);
     s.echo = true;
