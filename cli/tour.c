@@ -3716,7 +3716,7 @@ int cli_tour(int argc, char **argv)
 {
     if (argc > 1) {
         fprintf(stderr, "usage: vas tour\n");
-        return 2;
+        return EXIT_USAGE;
     }
     (void)argv;
     printf("vas %s: a tour of the Windows virtual memory manager\n\n", vas_version());
@@ -3731,5 +3731,5 @@ int cli_tour(int argc, char **argv)
     }
     if (problems)
         fprintf(stderr, "vas tour: %d unexpected results from the library\n", problems);
-    return problems ? 1 : 0;
+    return problems ? EXIT_PROBLEM : EXIT_OK;
 }
