@@ -215,7 +215,9 @@ static int tokenize(const char *line, int line_number, token **out, script_error
             t->kind = TOKEN_STRING;
             for (p++; *p != '"'; p++) {
                 if (!*p) {
-                    set_error(error, line_number, t->column, "found the end of the line, expected '\"' to close the string");
+                    set_error(error, line_number, (int)(p - line) + 1,
+                              "found the end of the line, expected '\"' to close the string opened at column %d",
+                              t->column);
                     goto fail;
                 }
                 int c = (unsigned char)*p;
@@ -242,7 +244,8 @@ static int tokenize(const char *line, int line_number, token **out, script_error
                     }
                 }
                 if (t->length + 1 >= TEXT_MAX) {
-                    set_error(error, line_number, t->column, "found a string longer than %d bytes", TEXT_MAX - 2);
+                    set_error(error, line_number, t->column, "found a string of more than %d bytes, expected at most %d",
+                              TEXT_MAX - 1, TEXT_MAX - 1);
                     goto fail;
                 }
                 t->text[t->length++] = (char)c;
@@ -275,8 +278,47 @@ fail:
 
 /* ---- Commands and their parameters ------------------------------------------------------
  * A parameter list is a string of words "kind:name", kinds: e expression, s string, n name,
- * d data (strings and byte values, to the end), t pool tag (a string of up to 4 characters or a
- * number); a leading '?' makes a positional parameter optional. Keywords use the same kinds. */
+ * p the name of a process made on an earlier line, c one of the words choices[] lists for the
+ * parameter's name, h a command's name, d data (strings and byte values, to the end), t pool tag
+ * (a string of up to 4 characters or a number). A leading '?' makes a positional parameter
+ * optional, '*' lets it repeat; a list that starts with '!' belongs to a command that works on
+ * the current process, so a process must have been made before it. Keywords use the same kinds. */
+
+static const struct choice {
+    const char *parameter;
+    const char *words;
+} choices[] = {
+    {"layout", "x64 x64_win7 x86 ia64 win9x"}, {"policy", "aging fifo clock lru"}, {"laa", "yes no"},
+    {"dep", "on off permanent"}, {"by", "granule page"}, {"access", "read write"}, {"pool", "paged nonpaged"},
+};
+
+static const char *choice_words(const char *parameter, int length)
+{
+    for (size_t i = 0; i < sizeof choices / sizeof choices[0]; i++)
+        if ((int)strlen(choices[i].parameter) == length && strncmp(choices[i].parameter, parameter, (size_t)length) == 0)
+            return choices[i].words;
+    return "";
+}
+
+/* The place of word among the space-separated words, or -1. */
+static int word_index(const char *word, const char *words)
+{
+    size_t n = strlen(word);
+    int index = 0;
+    for (const char *p = words; *p; index++) {
+        const char *end = strchr(p, ' ');
+        size_t length = end ? (size_t)(end - p) : strlen(p);
+        if (length == n && strncmp(p, word, n) == 0)
+            return index;
+        p += length + (end != NULL);
+    }
+    return -1;
+}
+
+static int choice_index(const char *parameter, const char *word)
+{
+    return word_index(word, choice_words(parameter, (int)strlen(parameter)));
+}
 
 typedef struct session session;
 typedef struct statement statement;
@@ -336,6 +378,7 @@ typedef struct outcome {
     uint32_t code;              /* the Win32 error (failed) or NTSTATUS (exception) */
     uint64_t value;             /* what an ok call returned */
     vas_exception exception;
+    uint32_t last_error;        /* vas_last_error() after the call (0 if it set none) */
 } outcome;
 
 struct session {
@@ -347,12 +390,14 @@ struct session {
     int attached;               /* KeStackAttachProcess target for kernel accesses, -1: none */
     variable *variables;
     size_t variable_count, variable_capacity;
+    char declared[MAX_PROCESSES][NAME_MAX_LENGTH]; /* processes made by the lines parsed so far */
+    int declared_count;
+    bool machine_parsed;        /* a `machine` line was parsed */
     struct { uint64_t handle; vas_section *section; } sections[MAX_SECTIONS];
     int section_count;
     uint64_t next_handle;
     outcome last;
     bool echo;                  /* print each line and its outcome (vas run, the shell) */
-    bool shell;
 };
 
 static void session_init(session *s)
@@ -397,6 +442,17 @@ static variable *declare_variable(session *s, const char *name)
     snprintf(v->name, sizeof v->name, "%s", name);
     v->value = 0;
     return v;
+}
+
+/* `t = thread` also sets t.teb, t.stack_base, t.stack_limit and t.deallocation_stack. */
+static const char *const thread_fields[] = {"teb", "stack_base", "stack_limit", "deallocation_stack"};
+#define THREAD_FIELD_COUNT (sizeof thread_fields / sizeof thread_fields[0])
+
+static const char *thread_field_name(const char *variable_name, size_t field)
+{
+    static char name[NAME_MAX_LENGTH];
+    snprintf(name, sizeof name, "%.39s.%s", variable_name, thread_fields[field]);
+    return name;
 }
 
 /* Words the language keeps for itself: never variables. */
@@ -445,6 +501,8 @@ static char keyword_kind(const char *list, const char *key)
 static int positional_parameters(const char *list, char kinds[], bool optional[], const char *names[], int max)
 {
     int n = 0;
+    if (list && *list == '!')
+        list++;
     for (const char *p = list; p && *p && n < max;) {
         while (*p == ' ')
             p++;
@@ -505,6 +563,16 @@ static bool check_expression(session *s, const statement *st, int first, int cou
     return true;
 }
 
+static const command *find_command(const char *name);
+
+static int find_declared(const session *s, const char *name)
+{
+    for (int i = 0; i < s->declared_count; i++)
+        if (strcmp(s->declared[i], name) == 0)
+            return i;
+    return -1;
+}
+
 static bool check_argument(session *s, const statement *st, const argument *a, char kind, const char *what,
                            script_error *error)
 {
@@ -534,7 +602,30 @@ static bool check_argument(session *s, const statement *st, const argument *a, c
     case 'd':
         if (a->count == 1 && t->kind == TOKEN_STRING)
             return true;
+        if (a->count == 1 && t->kind == TOKEN_NUMBER && t->number > 0xFF) {
+            set_error(error, st->line, a->column, "found %s, expected a byte value (0 to 0xFF) or a string", t->text);
+            return false;
+        }
         return check_expression(s, st, a->first, a->count, error);
+    case 'c': {
+        const char *words = choice_words(what, name_length(what));
+        if (a->count == 1 && t->kind == TOKEN_WORD && word_index(t->text, words) >= 0)
+            return true;
+        set_error(error, st->line, a->column, "found %s, expected %.*s to be one of: %s", describe(t),
+                  name_length(what), what, words);
+        return false;
+    }
+    case 'p':
+        if (a->count == 1 && t->kind == TOKEN_WORD && find_declared(s, t->text) >= 0)
+            return true;
+        set_error(error, st->line, a->column, "found %s, expected the name of a process made on an earlier line%s",
+                  describe(t), s->declared_count ? "" : " (there is none yet)");
+        return false;
+    case 'h':
+        if (a->count == 1 && t->kind == TOKEN_WORD && find_command(t->text))
+            return true;
+        set_error(error, st->line, a->column, "found %s, expected a command's name (help lists them)", describe(t));
+        return false;
     default:
         return true;
     }
@@ -593,8 +684,20 @@ static bool check_arguments(session *s, statement *st, script_error *error)
         if (a->key) {
             char kind = keyword_kind(c->keywords, a->key);
             if (!kind) {
-                set_error(error, st->line, a->column, "found '%s=', expected %s%s", a->key,
-                          c->keywords && *c->keywords ? "one of the keywords of " : "no keyword for ", c->name);
+                char list[256] = "";
+                for (const char *k = c->keywords; *k;) { /* "n:layout e:ram" -> "layout=, ram=" */
+                    int length = name_length(k + 2);
+                    size_t used = strlen(list);
+                    snprintf(list + used, sizeof list - used, "%s%.*s=", used ? ", " : "", length, k + 2);
+                    k += 2 + length;
+                    while (*k == ' ')
+                        k++;
+                }
+                if (*list)
+                    set_error(error, st->line, a->column, "found '%s=', expected one of %s", a->key, list);
+                else
+                    set_error(error, st->line, a->column, "found '%s=', expected no key=value: %s takes none", a->key,
+                              c->name);
                 return false;
             }
             for (int j = 0; j < i; j++)
@@ -618,9 +721,53 @@ static bool check_arguments(session *s, statement *st, script_error *error)
     }
     if (position < n && !optional[position]) {
         const token *last = &st->tokens[st->token_count - 1];
-        set_error(error, st->line, last->column + (int)last->length, "found the end of the line, expected %.*s",
-                  name_length(names[position]), names[position]);
+        char wanted[NAME_MAX_LENGTH] = "";
+        for (int i = 0; i < name_length(names[position]) && i < NAME_MAX_LENGTH - 1; i++)
+            wanted[i] = (char)toupper((unsigned char)names[position][i]);
+        const char *arrow = strstr(c->synopsis, " ->");
+        set_error(error, st->line, last->column + (int)last->length, "found the end of the line, expected %s (%.*s)",
+                  wanted, arrow ? (int)(arrow - c->synopsis) : (int)strlen(c->synopsis), c->synopsis);
         return false;
+    }
+    return true;
+}
+
+/* What a line means for the processes later lines may name: `process NAME` makes one, `destroy`
+   ends it, and a command on the current process needs one to exist. */
+static bool check_processes(session *s, const statement *st, script_error *error)
+{
+    const command *c = st->command;
+    const token *name = &st->tokens[st->first_argument_token - 1];
+    if (c->positional[0] == '!' && s->declared_count == 0) {
+        set_error(error, st->line, name->column, "found %s with no process, expected `process NAME` on an earlier line",
+                  c->name);
+        return false;
+    }
+    if (strcmp(c->name, "machine") == 0) {
+        if (s->declared_count || s->machine_parsed) {
+            set_error(error, st->line, name->column, "found machine %s, expected it once, before the first process",
+                      s->machine_parsed ? "a second time" : "after a process");
+            return false;
+        }
+        s->machine_parsed = true;
+    }
+    if (strcmp(c->name, "process") == 0) {
+        const token *t = &st->tokens[st->args[0].first];
+        if (find_declared(s, t->text) >= 0) {
+            set_error(error, st->line, t->column, "found '%s', expected a new process name (it names one already)",
+                      t->text);
+            return false;
+        }
+        if (strlen(t->text) >= NAME_MAX_LENGTH || s->declared_count == MAX_PROCESSES) {
+            set_error(error, st->line, t->column, "found %s, expected a name under %d characters and at most %d processes",
+                      describe(t), NAME_MAX_LENGTH, MAX_PROCESSES);
+            return false;
+        }
+        snprintf(s->declared[s->declared_count++], NAME_MAX_LENGTH, "%.63s", t->text);
+    } else if (strcmp(c->name, "destroy") == 0) {
+        int i = find_declared(s, st->tokens[st->args[0].first].text);
+        memmove(s->declared[i], s->declared[i + 1], (size_t)(s->declared_count - i - 1) * NAME_MAX_LENGTH);
+        s->declared_count--;
     }
     return true;
 }
@@ -662,9 +809,17 @@ static int parse_line(session *s, const char *file, int line_number, const char 
     }
     int first = 0;
     if (count >= 2 && st->tokens[0].kind == TOKEN_WORD && is_operator(&st->tokens[1], "=")) {
-        if (is_reserved(st->tokens[0].text) || find_command(st->tokens[0].text)) {
-            set_error(error, line_number, st->tokens[0].column, "found '%s', expected a variable name (it is %s)",
-                      st->tokens[0].text, find_command(st->tokens[0].text) ? "a command" : "reserved");
+        const char *target = st->tokens[0].text;
+        if (is_reserved(target) || find_command(target)) {
+            set_error(error, line_number, st->tokens[0].column, "found '%s', expected a variable name (it is %s)", target,
+                      find_command(target)               ? "a command"
+                      : strcmp(target, "result") == 0    ? "the last call's value"
+                                                         : "a Windows constant");
+            goto fail;
+        }
+        if (strlen(target) >= NAME_MAX_LENGTH - 24) { /* room for the fields of a thread: t.deallocation_stack */
+            set_error(error, line_number, st->tokens[0].column, "found a variable name of %zu characters, expected "
+                      "fewer than %d", strlen(target), NAME_MAX_LENGTH - 24);
             goto fail;
         }
         st->assign = st->tokens[0].text;
@@ -676,14 +831,19 @@ static int parse_line(session *s, const char *file, int line_number, const char 
         }
     }
     const token *name = &st->tokens[first];
-    if (name->kind != TOKEN_WORD || !(st->command = find_command(name->text))) {
+    if (st->assign && !(name->kind == TOKEN_WORD && find_command(name->text))) {
+        st->command = find_command("value"); /* x = a + 4K */
+        st->first_argument_token = first;
+    } else if (name->kind != TOKEN_WORD || !(st->command = find_command(name->text))) {
         set_error(error, line_number, name->column, "found %s, expected a command (try: help)", describe(name));
         goto fail;
+    } else {
+        st->first_argument_token = first + 1;
     }
-    st->first_argument_token = first + 1;
     if (!split_arguments(st, error))
         goto fail;
-    if (strcmp(st->command->name, "expect") == 0 ? !check_expect(s, st, error) : !check_arguments(s, st, error))
+    if (strcmp(st->command->name, "expect") == 0 ? !check_expect(s, st, error)
+                                                  : !check_arguments(s, st, error) || !check_processes(s, st, error))
         goto fail;
     if (st->assign) {
         if (!st->command->synopsis || !strstr(st->command->synopsis, "->")) {
@@ -691,7 +851,11 @@ static int parse_line(session *s, const char *file, int line_number, const char 
                       st->command->name);
             goto fail;
         }
-        if (!declare_variable(s, st->assign)) {
+        bool declared = declare_variable(s, st->assign) != NULL;
+        if (strcmp(st->command->name, "thread") == 0) /* t.teb, t.stack_base, ... */
+            for (size_t i = 0; i < THREAD_FIELD_COUNT; i++)
+                declared = declared && declare_variable(s, thread_field_name(st->assign, i)) != NULL;
+        if (!declared) {
             set_error(error, line_number, st->assign_column, "out of memory");
             goto fail;
         }
@@ -965,17 +1129,10 @@ static int run_machine(session *s, const statement *st)
         return runtime_error(st, st->tokens[0].column, "found `machine` after the machine was made, expected it "
                                                        "before the first process");
     vas_machine_config *c = &s->config;
-    const char *layout = word_of(st, "layout");
-    static const char *const layouts[] = {"x64", "x64_win7", "x86", "ia64", "win9x"};
+    const char *layout = word_of(st, "layout"); /* the parser checked it is one of choices[] */
     if (layout) {
-        size_t i;
-        for (i = 0; i < 5; i++)
-            if (strcmp(layout, layouts[i]) == 0)
-                break;
-        if (i == 5)
-            return runtime_error(st, keyword(st, "layout")->column,
-                                 "found layout '%s', expected x64, x64_win7, x86, ia64 or win9x", layout);
-        c->layout = i == 1 ? "x64-win7" : layouts[i]; /* a word cannot hold '-' */
+        static const char *const layouts[] = {"x64", "x64-win7", "x86", "ia64", "win9x"};
+        c->layout = layouts[choice_index("layout", layout)]; /* a word cannot hold '-' */
     }
     c->ram_bytes = number_of(s, st, "ram", 0);
     if (keyword(st, "pagefile")) {
@@ -985,21 +1142,13 @@ static int run_machine(session *s, const statement *st)
     }
     c->increase_user_va_mb = (uint32_t)number_of(s, st, "increase_user_va", 0);
     const char *policy = word_of(st, "policy");
-    if (policy) {
-        static const char *const policies[] = {"aging", "fifo", "clock", "lru"};
-        uint32_t i;
-        for (i = 0; i < 4; i++)
-            if (strcmp(policy, policies[i]) == 0)
-                break;
-        if (i == 4)
-            return runtime_error(st, keyword(st, "policy")->column,
-                                 "found policy '%s', expected aging, fifo, clock or lru", policy);
-        c->replacement_policy = i;
-    }
+    if (policy) /* in the order of the VAS_REPLACE_* values */
+        c->replacement_policy = (uint32_t)choice_index("policy", policy);
     s->machine = vas_machine_create(c);
     if (!s->machine)
-        return runtime_error(st, st->tokens[0].column, "the machine cannot be made: %s (%" PRIu32 ")",
-                             vas_error_name(vas_last_error()), vas_last_error());
+        return runtime_error(st, st->tokens[0].column, "found a machine the library refuses (%" PRIu32 " %s), expected "
+                             "RAM and a paging file within the layout's limits", vas_last_error(),
+                             vas_error_name(vas_last_error()));
     vas_machine_info info;
     vas_get_machine_info(s->machine, &info);
     set_note("%s; RAM %s, paging file %s", info.description, size_label(info.ram_bytes).s,
@@ -1037,11 +1186,7 @@ static int run_process(session *s, const statement *st)
     config.name = string_of(st, keyword(st, "name"));
     config.bits = (int)number_of(s, st, "bits", 0);
     const char *laa = word_of(st, "laa"), *dep = word_of(st, "dep");
-    if (laa && strcmp(laa, "yes") != 0 && strcmp(laa, "no") != 0)
-        return runtime_error(st, keyword(st, "laa")->column, "found laa=%s, expected laa=yes or laa=no", laa);
     config.large_address_aware = !laa ? 0 : strcmp(laa, "yes") == 0 ? 1 : -1;
-    if (dep && strcmp(dep, "on") != 0 && strcmp(dep, "off") != 0 && strcmp(dep, "permanent") != 0)
-        return runtime_error(st, keyword(st, "dep")->column, "found dep=%s, expected on, off or permanent", dep);
     config.dep = !dep ? 0 : strcmp(dep, "off") == 0 ? -1 : strcmp(dep, "permanent") == 0 ? 1 : 0;
     config.dll_path = string_of(st, keyword(st, "dll_path"));
     config.random_seed = number_of(s, st, "seed", 0);
@@ -1111,9 +1256,31 @@ static int run_thread(session *s, const statement *st)
     vas_thread_info info;
     int ok = vas_thread_create(p, number_of(s, st, "stack", 0), number_of(s, st, "commit", 0), &info);
     outcome_of_call(s, ok, ok ? info.thread_id : 0);
-    if (ok)
-        set_note("thread %" PRIu32 ": TEB %s, stack %s - %s", info.thread_id, address_text(s, info.teb).s,
-                 address_text(s, info.deallocation_stack).s, address_text(s, info.stack_base).s);
+    if (!ok)
+        return 0;
+    set_note("thread %" PRIu32 ": TEB %s, stack %s - %s", info.thread_id, address_text(s, info.teb).s,
+             address_text(s, info.deallocation_stack).s, address_text(s, info.stack_base).s);
+    const uint64_t values[THREAD_FIELD_COUNT] = {info.teb, info.stack_base, info.stack_limit, info.deallocation_stack};
+    for (size_t i = 0; st->assign && i < THREAD_FIELD_COUNT; i++) {
+        variable *v = find_variable(s, thread_field_name(st->assign, i));
+        if (v)
+            v->value = values[i];
+    }
+    return 0;
+}
+
+static int run_dep_policy(session *s, const statement *st)
+{
+    NEED_PROCESS(s, st, p);
+    outcome_of_call(s, vas_set_process_dep_policy(p, (uint32_t)number_at(s, st, 0, 0)), 0);
+    return 0;
+}
+
+static int run_value(session *s, const statement *st)
+{
+    uint64_t value = number_at(s, st, 0, 0);
+    outcome_ok(s, value);
+    set_note("%s%s%s", st->assign ? st->assign : "", st->assign ? " = " : "", address_text(s, value).s);
     return 0;
 }
 
@@ -1157,7 +1324,7 @@ static int run_protect(session *s, const statement *st)
     outcome_of_call(s, ok, old);
     char name[96];
     if (ok)
-        set_note("%s%sold protection %s", st->assign ? st->assign : "", st->assign ? " = " : "",
+        set_note("%s%s%s (the old protection)", st->assign ? st->assign : "", st->assign ? " = " : "",
                  vas_protect_name(old, name, sizeof name));
     return 0;
 }
@@ -1168,7 +1335,7 @@ static int run_query(session *s, const statement *st)
     uint64_t address = number_at(s, st, 0, 0);
     vas_memory_basic_information info;
     outcome_of_call(s, vas_virtual_query(p, address, &info, sizeof info) != 0, 0);
-    if (s->echo || cli.json) {
+    if (s->echo) {
         view_options options = current_view_options();
         view_query(p, address, &options);
     }
@@ -1247,8 +1414,6 @@ static int run_touch(session *s, const statement *st)
 {
     NEED_PROCESS(s, st, p);
     const char *mode = word_at(st, 2);
-    if (mode && strcmp(mode, "read") != 0 && strcmp(mode, "write") != 0)
-        return runtime_error(st, positional(st, 2)->column, "found '%s', expected read or write", mode);
     bool writing = mode && strcmp(mode, "write") == 0;
     vas_system_info system;
     vas_get_system_info(p, &system);
@@ -1427,14 +1592,7 @@ static int run_pool_alloc(session *s, const statement *st)
     int status = ensure_machine(s, st);
     if (status)
         return status;
-    const char *type = word_at(st, 0);
-    int pool;
-    if (strcmp(type, "paged") == 0 || strcmp(type, "PagedPool") == 0)
-        pool = VAS_PAGED_POOL;
-    else if (strcmp(type, "nonpaged") == 0 || strcmp(type, "NonPagedPool") == 0)
-        pool = VAS_NONPAGED_POOL;
-    else
-        return runtime_error(st, positional(st, 0)->column, "found '%s', expected paged or nonpaged", type);
+    int pool = strcmp(word_at(st, 0), "paged") == 0 ? VAS_PAGED_POOL : VAS_NONPAGED_POOL;
     uint64_t address = vas_pool_alloc(s->machine, pool, number_at(s, st, 1, 0), tag_of(s, st, positional(st, 2)));
     outcome_of_call(s, address != 0, address);
     note_address(s, st, address);
@@ -1522,13 +1680,11 @@ static int run_map(session *s, const statement *st)
 {
     vas_process *p;
     int status = process_argument(s, st, positional(st, 0), &p);
-    if (status)
+    if (status || !s->echo) /* views print during vas run and the shell, not under vas map SCRIPT */
         return status;
     view_options options = current_view_options();
     if (strcmp(st->command->name, "frag") == 0) {
         const char *by = word_of(st, "by");
-        if (by && strcmp(by, "page") != 0 && strcmp(by, "granule") != 0)
-            return runtime_error(st, keyword(st, "by")->column, "found by=%s, expected by=page or by=granule", by);
         options.per_page = by && strcmp(by, "page") == 0;
         view_frag(p, &options);
     } else {
@@ -1546,7 +1702,8 @@ static int run_physical(session *s, const statement *st)
     view_process processes[MAX_PROCESSES];
     size_t count = view_processes(s, processes);
     view_options options = current_view_options();
-    view_physical(s->machine, processes, count, &options);
+    if (s->echo)
+        view_physical(s->machine, processes, count, &options);
     s->last.kind = OUTCOME_NONE;
     return 0;
 }
@@ -1561,7 +1718,8 @@ static int run_stats(session *s, const statement *st)
         if ((status = process_argument(s, st, positional(st, 0), &p)))
             return status;
     view_options options = current_view_options();
-    view_stats(s->machine, p, &options);
+    if (s->echo)
+        view_stats(s->machine, p, &options);
     s->last.kind = OUTCOME_NONE;
     return 0;
 }
@@ -1598,15 +1756,15 @@ static int run_print(session *s, const statement *st)
             break;
         used += (size_t)n < sizeof line - used ? (size_t)n : sizeof line - used - 1;
     }
-    if (!cli.json)
-        printf("%s%s\n", s->echo ? "  " : "", line);
+    if (s->echo && !cli.json)
+        printf("  %s\n", line);
     s->last.kind = OUTCOME_NONE;
     return 0;
 }
 
 /* ---- expect ------------------------------------------------------------------------------
- * expect ok | error E | exception E [at E] | query E FIELD OP E | counter NAME OP E
- *      | read E E (==|!=) DATA... | E OP E */
+ * expect ok | error E | last_error E | exception E [at E] [read|write|execute]
+ *      | query E FIELD OP E | counter NAME OP E | read E E (==|!=) DATA... | E OP E */
 
 typedef enum value_kind { VALUE_NUMBER, VALUE_PROTECT, VALUE_STATE, VALUE_TYPE, VALUE_SIZE } value_kind;
 
@@ -1766,13 +1924,20 @@ static bool check_expect(session *s, statement *st, script_error *error)
     const argument *a = st->args;
     int n = st->arg_count;
     for (int i = 0; i < n; i++)
-        if (a[i].key)
-            return expect_shape_error(st, i, "no key=value in expect", error);
+        if (a[i].key) {
+            set_error(error, st->line, a[i].column, "found '%s=', expected no key=value in expect", a[i].key);
+            return false;
+        }
+    if ((word_is(st, &a[0], "query") || word_is(st, &a[0], "read")) && s->declared_count == 0) {
+        set_error(error, st->line, a[0].column, "found expect %s with no process, expected `process NAME` on an "
+                  "earlier line", st->tokens[a[0].first].text);
+        return false;
+    }
     if (n == 0)
         return expect_shape_error(st, 0, "ok, error, exception, query, counter, read or a comparison", error);
     if (word_is(st, &a[0], "ok"))
         return n == 1 || expect_shape_error(st, 1, "the end of the line", error);
-    if (word_is(st, &a[0], "error")) {
+    if (word_is(st, &a[0], "error") || word_is(st, &a[0], "last_error")) {
         if (n < 2)
             return expect_shape_error(st, 1, "an error such as ERROR_INVALID_ADDRESS", error);
         return check_expression(s, st, a[1].first, a[1].count, error) &&
@@ -1783,14 +1948,20 @@ static bool check_expect(session *s, statement *st, script_error *error)
             return expect_shape_error(st, 1, "an exception code such as STATUS_ACCESS_VIOLATION", error);
         if (!check_expression(s, st, a[1].first, a[1].count, error))
             return false;
-        if (n == 2)
-            return true;
-        if (!word_is(st, &a[2], "at"))
-            return expect_shape_error(st, 2, "'at' or the end of the line", error);
-        if (n < 4)
-            return expect_shape_error(st, 3, "the faulting address", error);
-        return check_expression(s, st, a[3].first, a[3].count, error) &&
-               (n == 4 || expect_shape_error(st, 4, "the end of the line", error));
+        int next = 2;
+        if (next < n && word_is(st, &a[next], "at")) {
+            if (n < 4)
+                return expect_shape_error(st, 3, "the faulting address", error);
+            if (!check_expression(s, st, a[3].first, a[3].count, error))
+                return false;
+            next = 4;
+        }
+        if (next < n && (word_is(st, &a[next], "read") || word_is(st, &a[next], "write") ||
+                         word_is(st, &a[next], "execute")))
+            next++;
+        return next == n || expect_shape_error(st, next, next == 2 ? "'at', read, write, execute or the end of the line"
+                                                                    : "read, write, execute or the end of the line",
+                                                error);
     }
     if (word_is(st, &a[0], "query")) {
         if (n < 2 || !check_expression(s, st, a[1].first, a[1].count, error))
@@ -1840,7 +2011,7 @@ static bool check_expect(session *s, statement *st, script_error *error)
            (n == 3 || expect_shape_error(st, 3, "the end of the line", error));
 }
 
-static const char *outcome_text(const outcome *o)
+static const char *outcome_text(session *s, const outcome *o)
 {
     static char buffer[200];
     switch (o->kind) {
@@ -1849,12 +2020,26 @@ static const char *outcome_text(const outcome *o)
         snprintf(buffer, sizeof buffer, "the call failed with %" PRIu32 " %s", o->code, vas_error_name(o->code));
         break;
     case OUTCOME_EXCEPTION:
-        snprintf(buffer, sizeof buffer, "the access raised %#" PRIx32 " %s (%s at %#" PRIx64 ")", o->code,
-                 vas_status_name(o->code), access_name(o->exception.access), o->exception.address);
+        snprintf(buffer, sizeof buffer, "the access raised 0x%08" PRIX32 " %s (%s at %s)", o->code,
+                 vas_status_name(o->code), access_name(o->exception.access), address_text(s, o->exception.address).s);
         break;
     default: snprintf(buffer, sizeof buffer, "the line before made no call"); break;
     }
     return buffer;
+}
+
+/* Bytes for a message: hex, then the printable ones in quotes ("68 65 6C 6C 6F (\"hello\")"). */
+#define BYTES_SHOWN 16
+#define BYTES_TEXT_MAX (4 * BYTES_SHOWN + 16)
+static void bytes_text(const uint8_t *bytes, size_t length, char *out)
+{
+    size_t used = 0, shown = length < BYTES_SHOWN ? length : BYTES_SHOWN;
+    for (size_t i = 0; i < shown; i++)
+        used += (size_t)snprintf(out + used, BYTES_TEXT_MAX - used, "%s%02X", i ? " " : "", bytes[i]);
+    used += (size_t)snprintf(out + used, BYTES_TEXT_MAX - used, "%s (\"", length > shown ? " ..." : "");
+    for (size_t i = 0; i < shown; i++)
+        out[used++] = isprint(bytes[i]) ? (char)bytes[i] : '.';
+    snprintf(out + used, BYTES_TEXT_MAX - used, "\")");
 }
 
 static int expect_failed(const statement *st, const char *format, ...) __attribute__((format(printf, 2, 3)));
@@ -1876,22 +2061,37 @@ static int run_expect(session *s, const statement *st)
     int status;
     if (word_is(st, &a[0], "ok")) {
         if (last.kind != OUTCOME_OK)
-            return expect_failed(st, "%s, expected success", outcome_text(&last));
+            return expect_failed(st, "%s, expected success", outcome_text(s, &last));
     } else if (word_is(st, &a[0], "error")) {
         uint64_t want = evaluate(s, st, &a[1]);
         if (last.kind != OUTCOME_FAILED || last.code != want)
-            return expect_failed(st, "%s, expected it to fail with %" PRIu64 " %s", outcome_text(&last), want,
+            return expect_failed(st, "%s, expected it to fail with %" PRIu64 " %s", outcome_text(s, &last), want,
                                  vas_error_name((uint32_t)want));
+    } else if (word_is(st, &a[0], "last_error")) {
+        uint64_t want = evaluate(s, st, &a[1]);
+        if (last.last_error != want)
+            return expect_failed(st, "the last error is %" PRIu32 " %s, expected %" PRIu64 " %s", last.last_error,
+                                 vas_error_name(last.last_error), want, vas_error_name((uint32_t)want));
     } else if (word_is(st, &a[0], "exception")) {
         uint64_t want = evaluate(s, st, &a[1]);
         if (last.kind != OUTCOME_EXCEPTION || last.code != want)
-            return expect_failed(st, "%s, expected exception %#" PRIx64 " %s", outcome_text(&last), want,
+            return expect_failed(st, "%s, expected exception 0x%08" PRIX32 " %s", outcome_text(s, &last), (uint32_t)want,
                                  vas_status_name((uint32_t)want));
-        if (st->arg_count == 4) {
+        int next = 2;
+        if (next < st->arg_count && word_is(st, &a[next], "at")) {
             uint64_t at = evaluate(s, st, &a[3]);
-            if (last.exception.address != at)
-                return expect_failed(st, "the exception's address is %#" PRIx64 ", expected %#" PRIx64,
-                                     last.exception.address, at);
+            if (last.exception.address != at) {
+                char got[48];
+                snprintf(got, sizeof got, "%s", address_text(s, last.exception.address).s);
+                return expect_failed(st, "the exception's address is %s, expected %s", got, address_text(s, at).s);
+            }
+            next = 4;
+        }
+        if (next < st->arg_count) {
+            const char *access = st->tokens[a[next].first].text;
+            if (strcmp(access, access_name(last.exception.access)) != 0)
+                return expect_failed(st, "the exception is a %s fault, expected a %s fault",
+                                     access_name(last.exception.access), access);
         }
     } else if (word_is(st, &a[0], "query")) {
         NEED_PROCESS(s, st, p);
@@ -1899,14 +2099,14 @@ static int run_expect(session *s, const statement *st)
         const struct query_field *f = find_query_field(st->tokens[a[2].first].text);
         vas_memory_basic_information info;
         if (!vas_virtual_query(p, address, &info, sizeof info))
-            return expect_failed(st, "VirtualQuery(%#" PRIx64 ") failed with %" PRIu32 " %s, expected a %s", address,
+            return expect_failed(st, "VirtualQuery(%s) failed with %" PRIu32 " %s, expected a %s", address_text(s, address).s,
                                  vas_last_error(), vas_error_name(vas_last_error()), f->name);
         uint64_t got = field_at(&info, f->offset, f->is_32), want = evaluate(s, st, &a[4]);
         const char *op = st->tokens[a[3].first].text;
         if (!compare(op, got, want)) {
             char got_text[160];
             snprintf(got_text, sizeof got_text, "%s", value_text(f->kind, got));
-            return expect_failed(st, "%s of %#" PRIx64 " is %s, expected %s %s", f->name, address, got_text, op,
+            return expect_failed(st, "%s of %s is %s, expected %s %s", f->name, address_text(s, address).s, got_text, op,
                                  value_text(f->kind, want));
         }
     } else if (word_is(st, &a[0], "counter")) {
@@ -1933,15 +2133,15 @@ static int run_expect(session *s, const statement *st)
         vas_exception e = {0};
         uint32_t result = vas_read(p, address, got, length, &e);
         if (result)
-            return expect_failed(st, "reading %#" PRIx64 " raised %#" PRIx32 " %s, expected %zu bytes", address, result,
-                                 vas_status_name(result), length);
+            return expect_failed(st, "reading %s raised 0x%08" PRIX32 " %s, expected %zu bytes", address_text(s, address).s,
+                                 result, vas_status_name(result), length);
         bool equal = memcmp(got, want, length) == 0;
         if (equal != is_operator(&st->tokens[a[3].first], "==")) {
-            char shown[3 * 32 + 8] = "";
-            for (size_t i = 0; i < length && i < 32; i++)
-                snprintf(shown + 3 * i, sizeof shown - 3 * i, "%02X ", got[i]);
-            return expect_failed(st, "the bytes at %#" PRIx64 " are %s%s, expected them %s", address, shown,
-                                 length > 32 ? "..." : "", equal ? "to differ" : "to equal the data given");
+            char got_text[BYTES_TEXT_MAX], want_text[BYTES_TEXT_MAX];
+            bytes_text(got, length, got_text);
+            bytes_text(want, length, want_text);
+            return expect_failed(st, "the bytes at %s are %s, expected %s%s", address_text(s, address).s, got_text,
+                                 equal ? "anything but " : "", want_text);
         }
     } else {
         uint64_t got = evaluate(s, st, &a[0]), want = evaluate(s, st, &a[2]);
@@ -1975,40 +2175,43 @@ static int run_help(session *s, const statement *st)
 /* ---- The command table ------------------------------------------------------------------- */
 
 static const command commands[] = {
-    {"machine", "", "n:layout e:ram e:pagefile e:increase_user_va n:policy", run_machine,
+    {"machine", "", "c:layout e:ram e:pagefile e:increase_user_va c:policy", run_machine,
      "machine [layout=x64|x64_win7|x86|ia64|win9x] [ram=SIZE] [pagefile=SIZE] [increase_user_va=MB] "
      "[policy=aging|fifo|clock|lru]",
      "Configures the machine; must come before the first process (else the defaults: x64, 256 MB of RAM, a "
      "512 MB paging file). pagefile=0 means no paging file."},
-    {"process", "n:name", "s:name e:bits n:laa n:dep s:image s:dll_path e:seed e:tlb", run_process,
+    {"process", "n:name", "s:name e:bits c:laa c:dep s:image s:dll_path e:seed e:tlb", run_process,
      "process NAME [bits=32|64] [laa=yes|no] [dep=on|off|permanent] [image=\"FILE.exe\"] [dll_path=\"DIRS\"] "
      "[name=\"notepad.exe\"] [seed=N] -> pid",
      "Creates a process (from an executable with image=) and makes it the current one."},
-    {"use", "n:process", "", run_use, "use PROCESS", "Makes PROCESS the current process."},
-    {"destroy", "n:process", "", run_destroy, "destroy PROCESS", "Ends a process and frees all its memory."},
-    {"thread", "", "e:stack e:commit", run_thread, "thread [stack=SIZE] [commit=SIZE] -> thread id",
-     "CreateThread's memory: a TEB and a stack with its guard page."},
-    {"exit_thread", "e:id", "", run_exit_thread, "exit_thread ID", "Frees a thread's TEB and stack."},
-    {"alloc", "e:address e:size e:type e:protect", "", run_alloc, "alloc ADDRESS SIZE TYPE PROTECT -> address",
+    {"use", "p:process", "", run_use, "use PROCESS", "Makes PROCESS the current process."},
+    {"destroy", "p:process", "", run_destroy, "destroy PROCESS", "Ends a process and frees all its memory."},
+    {"thread", "!", "e:stack e:commit", run_thread, "thread [stack=SIZE] [commit=SIZE] -> thread id",
+     "CreateThread's memory: a TEB and a stack with its guard page. `t = thread` also sets t.teb, t.stack_base, "
+     "t.stack_limit and t.deallocation_stack."},
+    {"exit_thread", "!e:id", "", run_exit_thread, "exit_thread ID", "Frees a thread's TEB and stack."},
+    {"alloc", "!e:address e:size e:type e:protect", "", run_alloc, "alloc ADDRESS SIZE TYPE PROTECT -> address",
      "VirtualAlloc. Example: a = alloc 0 64K MEM_COMMIT|MEM_RESERVE PAGE_READWRITE"},
-    {"free", "e:address e:size e:type", "", run_free, "free ADDRESS SIZE MEM_DECOMMIT|MEM_RELEASE", "VirtualFree."},
-    {"protect", "e:address e:size e:protect", "", run_protect, "protect ADDRESS SIZE PROTECT -> old protection",
+    {"free", "!e:address e:size e:type", "", run_free, "free ADDRESS SIZE MEM_DECOMMIT|MEM_RELEASE", "VirtualFree."},
+    {"protect", "!e:address e:size e:protect", "", run_protect, "protect ADDRESS SIZE PROTECT -> old protection",
      "VirtualProtect."},
-    {"query", "e:address", "", run_query, "query ADDRESS", "VirtualQuery: prints MEMORY_BASIC_INFORMATION."},
-    {"walk", "e:address", "", run_walk, "walk ADDRESS -> physical address",
+    {"query", "!e:address", "", run_query, "query ADDRESS", "VirtualQuery: prints MEMORY_BASIC_INFORMATION."},
+    {"walk", "!e:address", "", run_walk, "walk ADDRESS -> physical address",
      "The page-table walk of an address, level by level (faults nothing in)."},
-    {"read", "e:address e:size", "", run_read, "read ADDRESS SIZE",
+    {"read", "!e:address e:size", "", run_read, "read ADDRESS SIZE",
      "A user-mode read (at most 4096 bytes), printed as a hex dump; may raise an exception."},
-    {"write", "e:address *d:data", "", run_write, "write ADDRESS DATA...",
+    {"write", "!e:address *d:data", "", run_write, "write ADDRESS DATA...",
      "A user-mode write of strings (\"text\") and byte values (0x41); may raise an exception."},
-    {"execute", "e:address", "", run_execute, "execute ADDRESS",
+    {"execute", "!e:address", "", run_execute, "execute ADDRESS",
      "An instruction fetch: DEP raises STATUS_ACCESS_VIOLATION on pages without execute access."},
-    {"touch", "e:address e:size ?n:access", "", run_touch, "touch ADDRESS SIZE [read|write] -> pages",
+    {"dep_policy", "!e:flags", "", run_dep_policy, "dep_policy FLAGS",
+     "SetProcessDEPPolicy: 0, or PROCESS_DEP_ENABLE (|PROCESS_DEP_DISABLE_ATL_THUNK_EMULATION); 32-bit processes."},
+    {"touch", "!e:address e:size ?c:access", "", run_touch, "touch ADDRESS SIZE [read|write] -> pages",
      "Reads (or writes) one byte in every page of the range; stops at the first exception."},
-    {"lock", "e:address e:size", "", run_lock, "lock ADDRESS SIZE", "VirtualLock."},
-    {"unlock", "e:address e:size", "", run_lock, "unlock ADDRESS SIZE", "VirtualUnlock."},
-    {"trim", "", "", run_trim, "trim", "EmptyWorkingSet of the current process."},
-    {"working_set", "e:minimum e:maximum", "", run_working_set, "working_set MINIMUM MAXIMUM",
+    {"lock", "!e:address e:size", "", run_lock, "lock ADDRESS SIZE", "VirtualLock."},
+    {"unlock", "!e:address e:size", "", run_lock, "unlock ADDRESS SIZE", "VirtualUnlock."},
+    {"trim", "!", "", run_trim, "trim", "EmptyWorkingSet of the current process."},
+    {"working_set", "!e:minimum e:maximum", "", run_working_set, "working_set MINIMUM MAXIMUM",
      "SetProcessWorkingSetSize."},
     {"write_modified", "", "", run_write_modified, "write_modified -> pages",
      "Runs the modified page writer: every modified page goes to its paging file or mapped file."},
@@ -2018,36 +2221,38 @@ static const command commands[] = {
     {"open_section", "s:name ?e:access", "", run_open_section, "open_section \"NAME\" [ACCESS] -> handle",
      "OpenFileMapping."},
     {"close", "e:handle", "", run_close, "close HANDLE", "CloseHandle of a section."},
-    {"map_view", "e:section e:access", "e:offset e:size e:base", run_map_view,
+    {"map_view", "!e:section e:access", "e:offset e:size e:base", run_map_view,
      "map_view SECTION ACCESS [offset=N] [size=N] [base=ADDRESS] -> address",
      "MapViewOfFileEx. ACCESS: FILE_MAP_READ, FILE_MAP_WRITE, FILE_MAP_COPY, FILE_MAP_ALL_ACCESS, |FILE_MAP_EXECUTE."},
-    {"unmap", "e:address", "", run_unmap, "unmap ADDRESS", "UnmapViewOfFile."},
-    {"flush", "e:address ?e:size", "", run_flush, "flush ADDRESS [SIZE]", "FlushViewOfFile."},
-    {"image", "s:path", "", run_image, "image \"FILE.dll\" -> address", "Maps a PE file as an image (SEC_IMAGE)."},
-    {"pool_alloc", "n:pool e:size t:tag", "", run_pool_alloc, "pool_alloc paged|nonpaged SIZE \"Tag\" -> address",
+    {"unmap", "!e:address", "", run_unmap, "unmap ADDRESS", "UnmapViewOfFile."},
+    {"flush", "!e:address ?e:size", "", run_flush, "flush ADDRESS [SIZE]", "FlushViewOfFile."},
+    {"image", "!s:path", "", run_image, "image \"FILE.dll\" -> address", "Maps a PE file as an image (SEC_IMAGE)."},
+    {"pool_alloc", "c:pool e:size t:tag", "", run_pool_alloc, "pool_alloc paged|nonpaged SIZE \"Tag\" -> address",
      "ExAllocatePoolWithTag."},
     {"pool_free", "e:address t:tag", "", run_pool_free, "pool_free ADDRESS \"Tag\"", "ExFreePoolWithTag."},
-    {"attach", "n:process", "", run_attach, "attach PROCESS",
+    {"attach", "p:process", "", run_attach, "attach PROCESS",
      "KeStackAttachProcess: kernel accesses (kread, kwrite) then run in PROCESS's address space."},
     {"detach", "", "", run_detach, "detach", "KeUnstackDetachProcess."},
     {"kread", "e:address e:size", "", run_kread, "kread ADDRESS SIZE",
      "A kernel-mode read: system space, and the user space of the attached (else current) process."},
     {"kwrite", "e:address *d:data", "", run_kwrite, "kwrite ADDRESS DATA...", "A kernel-mode write."},
-    {"map", "?n:process", "", run_map, "map [PROCESS]",
+    {"map", "!?p:process", "", run_map, "map [PROCESS]",
      "VMMap's view: the summary by kind, then every allocation and its sub-blocks."},
-    {"frag", "?n:process", "n:by", run_map, "frag [PROCESS] [by=granule|page]",
+    {"frag", "!?p:process", "c:by", run_map, "frag [PROCESS] [by=granule|page]",
      "The fragmentation view: one cell per 64 KB granule (or page) of user space, with the largest free block."},
     {"physical", "", "", run_physical, "physical", "Who owns each physical frame, and the frame lists."},
-    {"stats", "?n:process", "", run_stats, "stats [PROCESS]", "The machine's figures and the process's counters."},
+    {"stats", "?p:process", "", run_stats, "stats [PROCESS]", "The machine's figures and the process's counters."},
     {"report", "s:path", "", run_report, "report \"FILE.html\"",
      "Writes the HTML report of the machine: address spaces, physical memory, figures."},
+    {"value", "e:value", "", run_value, "value EXPRESSION -> value",
+     "The value of an expression; `x = a + 64K` is short for `x = value a + 64K`."},
     {"print", "*d:values", "", run_print, "print VALUE...", "Prints strings and values (as addresses)."},
     {"expect", "", "", run_expect,
-     "expect ok | error E | exception E [at ADDRESS] | query ADDRESS FIELD OP V | counter NAME OP V | "
-     "read ADDRESS SIZE == DATA | V OP V",
+     "expect ok | error E | last_error E | exception E [at ADDRESS] [read|write|execute] | "
+     "query ADDRESS FIELD OP V | counter NAME OP V | read ADDRESS SIZE == DATA | V OP V",
      "Asserts the outcome of the call before, a VirtualQuery field, a counter, memory contents or a value; "
      "a failed expect stops the script with exit code 1."},
-    {"help", "?n:command", "", run_help, "help [COMMAND]", "Lists the commands, or explains one."},
+    {"help", "?h:command", "", run_help, "help [COMMAND]", "Lists the commands, or explains one."},
 };
 static const size_t command_count = sizeof commands / sizeof commands[0];
 
@@ -2123,7 +2328,12 @@ static int run_statement(session *s, const statement *st)
     note[0] = 0;
     if (s->echo && !cli.json)
         printf("%s> %s%s\n", cli.colour ? "\033[1m" : "", st->source, cli.colour ? "\033[0m" : "");
+    bool is_expect = strcmp(st->command->name, "expect") == 0;
+    if (!is_expect)
+        vas_set_last_error(0);
     int status = st->command->run(s, st);
+    if (!is_expect)
+        s->last.last_error = vas_last_error();
     if (st->assign && status == 0) {
         variable *v = declare_variable(s, st->assign);
         if (v)
@@ -2135,10 +2345,25 @@ static int run_statement(session *s, const statement *st)
     return status;
 }
 
+/* On stderr; with --json also as a last line of the stream, so a reader of stdout sees why it
+   stopped. */
 static void report_problem(const char *file, const script_error *e, int status)
 {
-    fprintf(stderr, "%s:%d:%d: %s: %s\n", file, e->line, e->column,
-            status == EXIT_EXPECT_FAILED ? "expect failed" : "error", e->message);
+    const char *what = status == EXIT_EXPECT_FAILED ? "expect failed" : "error";
+    fflush(stdout);
+    fprintf(stderr, "%s:%d:%d: %s: %s\n", file, e->line, e->column, what, e->message);
+    if (!cli.json)
+        return;
+    json_writer w;
+    json_begin(&w, stdout);
+    json_object_begin(&w, NULL);
+    json_string(&w, "file", file);
+    json_u64(&w, "line", (uint64_t)e->line);
+    json_u64(&w, "column", (uint64_t)e->column);
+    json_string(&w, "outcome", status == EXIT_EXPECT_FAILED ? "expect_failed" : "error");
+    json_string(&w, "message", e->message);
+    json_object_end(&w);
+    json_end(&w);
 }
 
 /* Parses every line of text, then (unless check_only) runs them in order; returns an exit code.
@@ -2326,9 +2551,11 @@ int cli_shell(int argc, char **argv)
     session s;
     session_init(&s);
     s.echo = true;
-    s.shell = true;
     int line_number = 0, worst = EXIT_OK;
-    for (char *line; (line = read_line(s.current >= 0 ? "vas> " : "vas> ", interactive)); free(line)) {
+    char prompt[NAME_MAX_LENGTH + 8];
+    for (char *line; (snprintf(prompt, sizeof prompt, "%s> ", s.current >= 0 ? s.processes[s.current].name : "vas"),
+                      line = read_line(prompt, interactive));
+         free(line)) {
         line_number++;
         const char *p = line;
         while (isspace((unsigned char)*p))
@@ -2414,8 +2641,16 @@ int cli_view(int argc, char **argv)
             if (s.machine)
                 view_physical(s.machine, processes, n, &options);
         } else if (!np) {
-            fprintf(stderr, "vas %s: %s\n", view,
-                    process_name ? "the script has no process of that name" : "the script makes no process");
+            char names[512] = "";
+            for (int i = 0; i < s.process_count; i++) {
+                size_t used = strlen(names);
+                snprintf(names + used, sizeof names - used, "%s%s", i ? ", " : "", s.processes[i].name);
+            }
+            if (process_name)
+                fprintf(stderr, "vas %s: found process '%s', expected one the script makes%s%s%s\n", view, process_name,
+                        s.process_count ? " (" : " (it makes none)", names, s.process_count ? ")" : "");
+            else
+                fprintf(stderr, "vas %s: the script makes no process\n", view);
             status = EXIT_USAGE;
         } else if (is_query) {
             uint64_t address;
