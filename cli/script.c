@@ -390,6 +390,7 @@ struct session {
     int attached;               /* KeStackAttachProcess target for kernel accesses, -1: none */
     variable *variables;
     size_t variable_count, variable_capacity;
+    uint32_t *variable_slots;   /* open addressing by name hash: index + 1, 0 empty; twice the capacity */
     char declared[MAX_PROCESSES][NAME_MAX_LENGTH]; /* processes made by the lines parsed so far */
     int declared_count;
     bool machine_parsed;        /* a `machine` line was parsed */
@@ -414,15 +415,35 @@ static void session_destroy(session *s)
     if (s->machine)
         vas_machine_destroy(s->machine);
     free(s->variables);
+    free(s->variable_slots);
     memset(s, 0, sizeof *s);
+}
+
+static uint32_t name_hash(const char *name)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (; *name; name++)
+        h = (h ^ (uint8_t)*name) * 16777619u;
+    return h;
+}
+
+/* The slot where name is, or the empty one where it would go. */
+static uint32_t *variable_slot(session *s, const char *name)
+{
+    size_t mask = 2 * s->variable_capacity - 1;
+    for (size_t i = name_hash(name) & mask;; i = (i + 1) & mask) {
+        uint32_t *slot = &s->variable_slots[i];
+        if (*slot == 0 || strcmp(s->variables[*slot - 1].name, name) == 0)
+            return slot;
+    }
 }
 
 static variable *find_variable(session *s, const char *name)
 {
-    for (size_t i = 0; i < s->variable_count; i++)
-        if (strcmp(s->variables[i].name, name) == 0)
-            return &s->variables[i];
-    return NULL;
+    if (!s->variable_count)
+        return NULL;
+    uint32_t slot = *variable_slot(s, name);
+    return slot ? &s->variables[slot - 1] : NULL;
 }
 
 static variable *declare_variable(session *s, const char *name)
@@ -430,17 +451,27 @@ static variable *declare_variable(session *s, const char *name)
     variable *v = find_variable(s, name);
     if (v)
         return v;
-    if (s->variable_count == s->variable_capacity) {
+    if (s->variable_count == s->variable_capacity) { /* grow, and hash every name again */
         size_t capacity = s->variable_capacity ? 2 * s->variable_capacity : 16;
         variable *grown = realloc(s->variables, capacity * sizeof *grown);
-        if (!grown)
+        uint32_t *slots = calloc(2 * capacity, sizeof *slots);
+        if (!grown || !slots) {
+            free(slots);
+            if (grown)
+                s->variables = grown;
             return NULL;
+        }
         s->variables = grown;
         s->variable_capacity = capacity;
+        free(s->variable_slots);
+        s->variable_slots = slots;
+        for (size_t i = 0; i < s->variable_count; i++)
+            *variable_slot(s, s->variables[i].name) = (uint32_t)i + 1;
     }
-    v = &s->variables[s->variable_count++];
+    v = &s->variables[s->variable_count];
     snprintf(v->name, sizeof v->name, "%s", name);
     v->value = 0;
+    *variable_slot(s, v->name) = (uint32_t)++s->variable_count;
     return v;
 }
 
