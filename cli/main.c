@@ -16,7 +16,7 @@ static int usage(FILE *out)
             "\n"
             "commands:\n"
             "  tour                          a guided tour of the Windows virtual memory manager\n"
-            "  run FILE...                   run scenario scripts (docs/scenario.md)\n"
+            "  run [--check] FILE...         run scenario scripts (docs/scenario.md)\n"
             "  shell                         the scenario language, interactively\n"
             "  map SCRIPT [PROCESS]          VMMap's summary and details of a script's process\n"
             "  frag SCRIPT [PROCESS] [--pages]  the fragmentation view\n"

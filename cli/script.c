@@ -46,8 +46,9 @@ int parse_number(const char *text, uint64_t *value)
         return 0;
     char *end;
     errno = 0;
-    unsigned long long n = strtoull(text, &end, 0);
-    if (errno || end == text)
+    bool hex = text[0] == '0' && (text[1] == 'x' || text[1] == 'X');
+    unsigned long long n = strtoull(hex ? text + 2 : text, &end, hex ? 16 : 10); /* 010 is ten, not octal */
+    if (errno || end == text + (hex ? 2 : 0))
         return 0;
     int shift = 0;
     switch (toupper((unsigned char)*end)) {
@@ -84,7 +85,8 @@ static const constant constants[] = {
     C(ERROR_FILE_NOT_FOUND), C(ERROR_PATH_NOT_FOUND), C(ERROR_ACCESS_DENIED), C(ERROR_INVALID_HANDLE),
     C(ERROR_NOT_ENOUGH_MEMORY), C(ERROR_INVALID_BLOCK), C(ERROR_OUTOFMEMORY), C(ERROR_BAD_LENGTH),
     C(ERROR_NOT_SUPPORTED), C(ERROR_OPEN_FAILED), C(ERROR_DISK_FULL), C(ERROR_INVALID_PARAMETER),
-    C(ERROR_MOD_NOT_FOUND), C(ERROR_NOT_LOCKED), C(ERROR_ALREADY_EXISTS), C(ERROR_BAD_EXE_FORMAT),
+    C(ERROR_MOD_NOT_FOUND), C(ERROR_MR_MID_NOT_FOUND), C(ERROR_PRIVILEGE_NOT_HELD), C(ERROR_NOT_LOCKED),
+    C(ERROR_ALREADY_EXISTS), C(ERROR_BAD_EXE_FORMAT),
     C(ERROR_PARTIAL_COPY), C(ERROR_INVALID_ADDRESS), C(ERROR_NOACCESS), C(ERROR_SWAPERROR),
     C(ERROR_FILE_INVALID), C(ERROR_MAPPED_ALIGNMENT), C(ERROR_WORKING_SET_QUOTA), C(ERROR_COMMITMENT_LIMIT),
     C(STATUS_SUCCESS), C(STATUS_IMAGE_NOT_AT_BASE), C(STATUS_GUARD_PAGE_VIOLATION),
@@ -100,7 +102,8 @@ static const constant constants[] = {
     C(STATUS_MAPPED_FILE_SIZE_ZERO), C(STATUS_COMMITMENT_LIMIT), C(STATUS_INVALID_IMAGE_NOT_MZ),
     C(STATUS_INVALID_ADDRESS), C(STATUS_MAPPED_ALIGNMENT), C(STATUS_UNABLE_TO_DELETE_SECTION),
     C(STATUS_OBJECT_NAME_NOT_FOUND), C(STATUS_OBJECT_NAME_COLLISION), C(STATUS_SECTION_PROTECTION),
-    C(STATUS_NOT_MAPPED_DATA), C(STATUS_FILE_INVALID), C(STATUS_INVALID_IMAGE_FORMAT), C(STATUS_DLL_NOT_FOUND),
+    C(STATUS_NOT_MAPPED_DATA), C(STATUS_FILE_INVALID), C(STATUS_BAD_INITIAL_STACK), C(STATUS_OBJECT_PATH_NOT_FOUND),
+    C(STATUS_PRIVILEGE_NOT_HELD), C(STATUS_DISK_FULL), C(STATUS_INVALID_IMAGE_FORMAT), C(STATUS_DLL_NOT_FOUND),
     C(PROCESS_DEP_ENABLE), C(PROCESS_DEP_DISABLE_ATL_THUNK_EMULATION),
 };
 #undef C
@@ -149,11 +152,9 @@ static void set_error(script_error *e, int line, int column, const char *format,
 static const char *describe(const token *t)
 {
     static char buffer[TEXT_MAX + 16];
-    switch (t->kind) {
-    case TOKEN_STRING: snprintf(buffer, sizeof buffer, "a string"); break;
-    case TOKEN_OPERATOR: snprintf(buffer, sizeof buffer, "'%s'", t->text); break;
-    default: snprintf(buffer, sizeof buffer, "'%s'", t->text); break;
-    }
+    if (t->kind == TOKEN_STRING)
+        return "a string";
+    snprintf(buffer, sizeof buffer, "'%s'", t->text);
     return buffer;
 }
 
@@ -398,7 +399,8 @@ struct session {
     int section_count;
     uint64_t next_handle;
     outcome last;
-    bool echo;                  /* print each line and its outcome (vas run, the shell) */
+    bool echo;                  /* print outcomes, dumps and views (vas run, the shell) */
+    bool hide_source;           /* ...but not the line itself (a terminal shows what was typed) */
 };
 
 static void session_init(session *s)
@@ -634,9 +636,13 @@ static bool check_argument(session *s, const statement *st, const argument *a, c
         if (a->count == 1 && t->kind == TOKEN_STRING)
             return true;
         if (a->count == 1 && t->kind == TOKEN_NUMBER && t->number > 0xFF) {
-            set_error(error, st->line, a->column, "found %s, expected a byte value (0 to 0xFF) or a string", t->text);
+            set_error(error, st->line, a->column, "found %s, expected a byte value (0 to 0xFF) or a string", describe(t));
             return false;
         }
+        return check_expression(s, st, a->first, a->count, error);
+    case 'v':
+        if (a->count == 1 && t->kind == TOKEN_STRING)
+            return true;
         return check_expression(s, st, a->first, a->count, error);
     case 'c': {
         const char *words = choice_words(what, name_length(what));
@@ -1366,7 +1372,7 @@ static int run_query(session *s, const statement *st)
     uint64_t address = number_at(s, st, 0, 0);
     vas_memory_basic_information info;
     outcome_of_call(s, vas_virtual_query(p, address, &info, sizeof info) != 0, 0);
-    if (s->echo) {
+    if (s->echo && s->last.kind == OUTCOME_OK) { /* a failure shows as the outcome */
         view_options options = current_view_options();
         view_query(p, address, &options);
     }
@@ -1387,7 +1393,7 @@ static int run_walk(session *s, const statement *st)
     if (!s->echo || cli.json)
         return 0;
     for (uint32_t i = 0; i < walk.levels; i++)
-        printf("  %-6s [%4" PRIu32 "] table at physical %#" PRIx64 ": %#018" PRIx64 "  %s\n", walk.level[i].name,
+        printf("  %-6s [%4" PRIu32 "] table at physical 0x%" PRIX64 ": 0x%016" PRIX64 "  %s\n", walk.level[i].name,
                walk.level[i].index, walk.level[i].table_physical, walk.level[i].entry, walk.level[i].meaning);
     if (walk.resident)
         set_note("physical address %#" PRIx64, walk.physical_address);
@@ -1695,6 +1701,8 @@ static int run_kwrite(session *s, const statement *st)
     vas_exception e = {0};
     outcome_of_access(s, vas_kernel_write(s->machine, kernel_context(s), number_at(s, st, 0, 0), bytes, length, &e), &e,
                       length);
+    if (s->last.kind == OUTCOME_OK)
+        set_note("%zu byte%s written", length, length == 1 ? "" : "s");
     return 0;
 }
 
@@ -1711,6 +1719,7 @@ static int run_map(session *s, const statement *st)
 {
     vas_process *p;
     int status = process_argument(s, st, positional(st, 0), &p);
+    s->last.kind = OUTCOME_NONE;
     if (status || !s->echo) /* views print during vas run and the shell, not under vas map SCRIPT */
         return status;
     view_options options = current_view_options();
@@ -2011,6 +2020,11 @@ static bool check_expect(session *s, statement *st, script_error *error)
         if (n < 2 || a[1].count != 1 || !find_counter(st->tokens[a[1].first].text))
             return expect_shape_error(st, 1, "a counter name (see docs/scenario.md: commit_charge, working_set_size, "
                                              "commit_total, ...)", error);
+        if (find_counter(st->tokens[a[1].first].text)->source == FROM_PROCESS && s->declared_count == 0) {
+            set_error(error, st->line, a[1].column, "found the process counter %s with no process, expected `process "
+                      "NAME` on an earlier line", st->tokens[a[1].first].text);
+            return false;
+        }
         if (!is_comparison_argument(st, n > 2 ? &a[2] : NULL))
             return expect_shape_error(st, 2, "a comparison: == != < <= > >=", error);
         if (n < 4)
@@ -2071,6 +2085,17 @@ static void bytes_text(const uint8_t *bytes, size_t length, char *out)
     for (size_t i = 0; i < shown; i++)
         out[used++] = isprint(bytes[i]) ? (char)bytes[i] : '.';
     snprintf(out + used, BYTES_TEXT_MAX - used, "\")");
+}
+
+/* An expression as written, for a message: "a+4K". */
+static const char *argument_text(const statement *st, const argument *a)
+{
+    static char buffer[160];
+    size_t used = 0;
+    buffer[0] = 0;
+    for (int i = 0; i < a->count && used < sizeof buffer; i++)
+        used += (size_t)snprintf(buffer + used, sizeof buffer - used, "%s", st->tokens[a->first + i].text);
+    return buffer;
 }
 
 static int expect_failed(const statement *st, const char *format, ...) __attribute__((format(printf, 2, 3)));
@@ -2180,7 +2205,7 @@ static int run_expect(session *s, const statement *st)
         if (!compare(op, got, want)) {
             char got_text[160];
             snprintf(got_text, sizeof got_text, "%s", value_text(VALUE_NUMBER, got));
-            return expect_failed(st, "%s is %s, expected %s %s", st->tokens[a[0].first].text, got_text, op,
+            return expect_failed(st, "%s is %s, expected %s %s", argument_text(st, &a[0]), got_text, op,
                                  value_text(VALUE_NUMBER, want));
         }
     }
@@ -2213,7 +2238,7 @@ static const command commands[] = {
      "512 MB paging file). pagefile=0 means no paging file."},
     {"process", "n:name", "s:name e:bits c:laa c:dep s:image s:dll_path e:seed e:tlb", run_process,
      "process NAME [bits=32|64] [laa=yes|no] [dep=on|off|permanent] [image=\"FILE.exe\"] [dll_path=\"DIRS\"] "
-     "[name=\"notepad.exe\"] [seed=N] -> pid",
+     "[name=\"notepad.exe\"] [seed=N] [tlb=N] -> pid",
      "Creates a process (from an executable with image=) and makes it the current one."},
     {"use", "p:process", "", run_use, "use PROCESS", "Makes PROCESS the current process."},
     {"destroy", "p:process", "", run_destroy, "destroy PROCESS", "Ends a process and frees all its memory."},
@@ -2277,7 +2302,7 @@ static const command commands[] = {
      "Writes the HTML report of the machine: address spaces, physical memory, figures."},
     {"value", "e:value", "", run_value, "value EXPRESSION -> value",
      "The value of an expression; `x = a + 64K` is short for `x = value a + 64K`."},
-    {"print", "*d:values", "", run_print, "print VALUE...", "Prints strings and values (as addresses)."},
+    {"print", "*v:values", "", run_print, "print VALUE...", "Prints strings and values (as addresses)."},
     {"expect", "", "", run_expect,
      "expect ok | error E | last_error E | exception E [at ADDRESS] [read|write|execute] | "
      "query ADDRESS FIELD OP V | counter NAME OP V | read ADDRESS SIZE == DATA | V OP V",
@@ -2289,6 +2314,26 @@ static const size_t command_count = sizeof commands / sizeof commands[0];
 
 static void print_help(const char *name)
 {
+    if (cli.json) { /* one document: the commands asked for, with their synopsis and help */
+        json_writer w;
+        json_begin(&w, stdout);
+        json_object_begin(&w, NULL);
+        json_string(&w, "command", "help");
+        json_array_begin(&w, "commands");
+        for (size_t i = 0; i < command_count; i++) {
+            if (name && strcmp(name, commands[i].name) != 0)
+                continue;
+            json_object_begin(&w, NULL);
+            json_string(&w, "name", commands[i].name);
+            json_string(&w, "synopsis", commands[i].synopsis);
+            json_string(&w, "help", commands[i].help);
+            json_object_end(&w);
+        }
+        json_array_end(&w);
+        json_object_end(&w);
+        json_end(&w);
+        return;
+    }
     if (name) {
         const command *c = find_command(name);
         printf("  %s\n    %s\n", c->synopsis, c->help);
@@ -2357,7 +2402,7 @@ static void print_outcome(session *s, const statement *st)
 static int run_statement(session *s, const statement *st)
 {
     note[0] = 0;
-    if (s->echo && !cli.json)
+    if (s->echo && !s->hide_source && !cli.json)
         printf("%s> %s%s\n", cli.colour ? "\033[1m" : "", st->source, cli.colour ? "\033[0m" : "");
     bool is_expect = strcmp(st->command->name, "expect") == 0;
     if (!is_expect)
@@ -2582,16 +2627,15 @@ int cli_shell(int argc, char **argv)
     session s;
     session_init(&s);
     s.echo = true;
+    s.hide_source = interactive; /* a terminal shows the line already */
     int line_number = 0, worst = EXIT_OK;
     char prompt[NAME_MAX_LENGTH + 8];
     for (char *line; (snprintf(prompt, sizeof prompt, "%s> ", s.current >= 0 ? s.processes[s.current].name : "vas"),
                       line = read_line(prompt, interactive));
          free(line)) {
         line_number++;
-        const char *p = line;
-        while (isspace((unsigned char)*p))
-            p++;
-        if (strcmp(p, "quit") == 0 || strcmp(p, "exit") == 0) {
+        char word[8] = "";
+        if (sscanf(line, " %7s %c", word, &(char){0}) == 1 && (strcmp(word, "quit") == 0 || strcmp(word, "exit") == 0)) {
             free(line);
             break;
         }
@@ -2605,12 +2649,7 @@ int cli_shell(int argc, char **argv)
         }
         if (parsed == 0)
             continue;
-        bool echo = s.echo;
-        s.echo = !interactive; /* a terminal shows the line already */
         int status = run_statement(&s, &st);
-        if (interactive && status == 0 && !s.echo)
-            print_outcome(&s, &st);
-        s.echo = echo;
         if (status) {
             report_problem("<shell>", &run_error, status);
             worst = status > worst ? status : worst;

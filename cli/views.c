@@ -1056,7 +1056,9 @@ static void symbol_owner(char s, const view_process *processes, char *text, size
     const char *letter = isalpha((unsigned char)s) ? strchr(process_letters, toupper((unsigned char)s)) : NULL;
     if (letter) {
         const view_process *vp = &processes[letter - process_letters];
-        snprintf(text, size, "%s %s (pid %" PRIu32 ")%s", vp->label ? vp->label : "", vas_process_name(vp->process),
+        const char *name = vas_process_name(vp->process);
+        bool same = !vp->label || strcmp(vp->label, name) == 0; /* say a name once */
+        snprintf(text, size, "%s%s%s (pid %" PRIu32 ")%s", same ? "" : vp->label, same ? "" : " ", name,
                  vas_process_id(vp->process), islower((unsigned char)s) ? ": page tables" : "");
         return;
     }

@@ -64,7 +64,6 @@ static void account_insert(vas_process *p, vad *v)
 #define VALID_ALLOCATION_TYPES                                                                   \
     (VAS_MEM_COMMIT | VAS_MEM_RESERVE | VAS_MEM_RESET | VAS_MEM_RESET_UNDO | VAS_MEM_TOP_DOWN |     \
      VAS_MEM_WRITE_WATCH | VAS_MEM_PHYSICAL | VAS_MEM_LARGE_PAGES)
-#define STATUS_PRIVILEGE_NOT_HELD 0xC0000061u
 
 static uint32_t check_allocation_type(uint32_t type)
 {
@@ -191,7 +190,7 @@ uint32_t region_allocate(vas_process *p, uint64_t *base, uint64_t zero_bits, uin
     if (!resetting && (status = protect_check_any(protect)))
         return status;
     if (type & VAS_MEM_LARGE_PAGES)
-        return STATUS_PRIVILEGE_NOT_HELD; /* no process holds SeLockMemoryPrivilege */
+        return VAS_STATUS_PRIVILEGE_NOT_HELD; /* no process holds SeLockMemoryPrivilege */
     if (type & VAS_MEM_PHYSICAL)
         return protect == VAS_PAGE_READWRITE ? VAS_STATUS_NOT_SUPPORTED   /* AWE: not modelled */
                                              : VAS_STATUS_INVALID_PAGE_PROTECTION;

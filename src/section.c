@@ -59,9 +59,6 @@
 #define SEC_FLAGS (VAS_SEC_FILE | VAS_SEC_IMAGE | VAS_SEC_RESERVE | VAS_SEC_COMMIT | VAS_SEC_NOCACHE | \
                    VAS_SEC_WRITECOMBINE | VAS_SEC_LARGE_PAGES)
 #define SECTION_MAP_ANY_EXECUTE (VAS_SECTION_MAP_EXECUTE | VAS_FILE_MAP_EXECUTE)
-#define STATUS_PRIVILEGE_NOT_HELD 0xC0000061u
-#define STATUS_DISK_FULL 0xC000007Fu
-#define STATUS_OBJECT_PATH_NOT_FOUND 0xC000003Au
 
 /* ---- Protections and rights ------------------------------------------------------------------ */
 
@@ -144,7 +141,7 @@ static uint32_t check_create_protect(uint32_t protect, bool file, uint32_t *attr
     if ((sec & VAS_SEC_LARGE_PAGES) && (file || kind != VAS_SEC_COMMIT))
         return VAS_STATUS_INVALID_PARAMETER;
     if (sec & VAS_SEC_LARGE_PAGES)
-        return STATUS_PRIVILEGE_NOT_HELD; /* no process holds SeLockMemoryPrivilege */
+        return VAS_STATUS_PRIVILEGE_NOT_HELD; /* no process holds SeLockMemoryPrivilege */
     if (cache && !kind)
         return VAS_STATUS_INVALID_PARAMETER; /* a cache flag needs SEC_COMMIT or SEC_RESERVE */
     if (file)
@@ -420,7 +417,7 @@ static vas_section *create_section(vas_machine *m, const vas_backing_ops *ops, v
                 return create_failed(m, VAS_STATUS_SECTION_TOO_BIG, ops, file);
             uint8_t zero = 0;
             if (ops->write(file, size - 1, &zero, 1) != 0)
-                return create_failed(m, STATUS_DISK_FULL, ops, file);
+                return create_failed(m, VAS_STATUS_DISK_FULL, ops, file);
         }
     } else {
         if (!size)
@@ -1014,7 +1011,7 @@ static uint32_t image_map_path_at(vas_process *p, const char *path, uint64_t wan
             close(fd);
         uint32_t error = open_error(path, err);
         return error == VAS_ERROR_FILE_NOT_FOUND ? VAS_STATUS_OBJECT_NAME_NOT_FOUND
-             : error == VAS_ERROR_PATH_NOT_FOUND ? STATUS_OBJECT_PATH_NOT_FOUND
+             : error == VAS_ERROR_PATH_NOT_FOUND ? VAS_STATUS_OBJECT_PATH_NOT_FOUND
                                                  : VAS_STATUS_ACCESS_DENIED;
     }
     void *file = host_file_wrap(fd);
