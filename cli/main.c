@@ -86,7 +86,7 @@ int main(int argc, char **argv)
         if (strcmp(name, commands[i].name) == 0)
             return commands[i].run(argc - 1, argv + 1);
     if (strcmp(name, "version") == 0 || strcmp(name, "--version") == 0) {
-        printf("vas %s\n", vas_version());
+        printf(cli.json ? "{\"version\": \"%s\"}\n" : "vas %s\n", vas_version());
         return EXIT_OK;
     }
     if (strcmp(name, "help") == 0 || strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0)

@@ -2781,7 +2781,16 @@ int cli_report(int argc, char **argv)
         if (error) {
             fprintf(stderr, "vas report: %s: %s\n", output, strerror(error));
             status = EXIT_IO_ERROR;
-        } else if (!cli.json) {
+        } else if (cli.json) {
+            json_writer w;
+            json_begin(&w, stdout);
+            json_object_begin(&w, NULL);
+            json_string(&w, "command", "report");
+            json_string(&w, "file", output);
+            json_u64(&w, "processes", n);
+            json_object_end(&w);
+            json_end(&w);
+        } else {
             printf("report written to %s\n", output);
         }
     }
