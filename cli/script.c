@@ -11,8 +11,8 @@
  * and the outcome of the last call, which `expect` lines test.
  *
  * Invariants. A statement that parsed names a known command with the arguments it takes, and
- * only constants and variables assigned on an earlier line (there is no control flow, so "earlier"
- * is exact). Variables hold 64-bit numbers: addresses, handles, thread ids. Every call's outcome
+ * only constants, variables assigned on an earlier line and processes made on an earlier line
+ * (there is no control flow, so "earlier" is exact: the parser keeps both lists as it goes). Variables hold 64-bit numbers: addresses, handles, thread ids. Every call's outcome
  * is one of: ok (with a value), failed (the Win32 error left in vas_last_error), or an exception
  * (its NTSTATUS code and address).
  */
