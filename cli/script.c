@@ -1455,15 +1455,15 @@ static int run_touch(session *s, const statement *st)
     vas_system_info system;
     vas_get_system_info(p, &system);
     uint64_t address = number_at(s, st, 0, 0), size = number_at(s, st, 1, 0), pages = 0;
-    uint64_t first = address - address % system.page_size;
+    uint64_t last = address + size - 1 < address ? UINT64_MAX : address + size - 1; /* a range past 2^64 ends there */
+    uint64_t last_page = last - last % system.page_size;
     vas_exception e = {0};
     uint32_t status = 0;
-    for (uint64_t page = first; page - first < size + (address - first) && !status; page += system.page_size) {
+    for (uint64_t page = address - address % system.page_size; size && !status; page += system.page_size) {
         uint8_t byte = 0;
         status = writing ? vas_write(p, page, &byte, 1, &e) : vas_read(p, page, &byte, 1, &e);
-        if (!status)
-            pages++;
-        if (page + system.page_size < page)
+        pages += status == 0;
+        if (page == last_page)
             break;
     }
     outcome_of_access(s, status, &e, pages);
