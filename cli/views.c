@@ -256,6 +256,7 @@ typedef struct process_facts {
     size_t thread_count;
     vas_module_info *modules;     /* names and paths valid while the process lives */
     size_t module_count;
+    bool shared_user_data;        /* KUSER_SHARED_DATA is mapped: NT, not Windows 95/98 */
 } process_facts;
 
 static void facts_free(process_facts *f)
@@ -269,6 +270,14 @@ static void facts_free(process_facts *f)
 static int facts_load(vas_process *process, process_facts *f)
 {
     memset(f, 0, sizeof *f);
+    /* Windows 95/98 (the layout with an MS-DOS partition) have no shared user page: an
+       allocation of the program's own may sit at its address. */
+    vas_partition partitions[8];
+    size_t partition_count = vas_get_partitions(process, partitions, 8);
+    f->shared_user_data = true;
+    for (size_t i = 0; i < partition_count && i < 8; i++)
+        if (partitions[i].kind == VAS_PARTITION_DOS)
+            f->shared_user_data = false;
     if (!vas_process_get_info(process, &f->info))
         memset(&f->info, 0, sizeof f->info);
     size_t threads = vas_process_threads(process, NULL, 0);
@@ -328,7 +337,7 @@ static map_kind classify(vas_process *process, const process_facts *f, uint64_t 
     for (size_t i = 0; i < f->thread_count; i++)
         if (f->threads[i].teb && contains(base, size, f->threads[i].teb))
             append_detail(details, details_size, "TEB of thread %" PRIu32, f->threads[i].thread_id);
-    if (base == KUSER_SHARED_DATA)
+    if (f->shared_user_data && base == KUSER_SHARED_DATA)
         append_detail(details, details_size, "Shared user data");
     return KIND_PRIVATE_DATA;
 }
@@ -1431,12 +1440,17 @@ static map_kind region_kind(vas_process *process, const vas_memory_basic_informa
 {
     details[0] = '\0';
     if (info->state == VAS_MEM_FREE) {
+        /* VirtualQuery starts a free region at the page asked about, not where the free range
+           begins; the address is Unusable (M3) when something is allocated between the start
+           of its granule and it, that is when the free range holding it does not reach back
+           to the granule's start. */
         vas_system_info system;
         vas_get_system_info(process, &system);
-        uint64_t granule = system.allocation_granularity;
-        uint64_t granule_end = info->base_address - info->base_address % granule + granule;
-        bool unusable = info->base_address % granule && address < granule_end;
-        return unusable ? KIND_UNUSABLE : KIND_FREE;
+        uint64_t granule_start = address - address % system.allocation_granularity;
+        vas_memory_basic_information start;
+        bool free_from_start = vas_virtual_query(process, granule_start, &start, sizeof start) &&
+                               start.state == VAS_MEM_FREE && start.base_address + start.region_size > address;
+        return free_from_start ? KIND_FREE : KIND_UNUSABLE;
     }
     vas_memory_region_information allocation;
     uint64_t size = info->region_size;
