@@ -2574,6 +2574,34 @@ int cli_run(int argc, char **argv)
 
 /* ---- The shell --------------------------------------------------------------------------- */
 
+#ifdef VAS_HAVE_LIBEDIT
+#define LINE_EDITING 1
+/* Tab completion: command names, Windows constants and the session's variables, each word
+   completed on its own (after '|' too, as in MEM_COMMIT|MEM_RESERVE). */
+static session *completing;
+
+static char *complete_word(const char *prefix, int state)
+{
+    static size_t index;
+    if (!state)
+        index = 0;
+    size_t length = strlen(prefix);
+    size_t total = command_count + sizeof constants / sizeof constants[0] + completing->variable_count;
+    while (index < total) {
+        size_t i = index++;
+        const char *word = i < command_count ? commands[i].name
+                           : (i -= command_count) < sizeof constants / sizeof constants[0]
+                               ? constants[i].name
+                               : completing->variables[i - sizeof constants / sizeof constants[0]].name;
+        if (strncmp(word, prefix, length) == 0)
+            return strdup(word);
+    }
+    return NULL;
+}
+#else
+#define LINE_EDITING 0
+#endif
+
 /* One line typed at the prompt, without its newline; NULL at the end of input. */
 static char *read_line(const char *prompt, bool interactive)
 {
@@ -2618,14 +2646,19 @@ int cli_shell(int argc, char **argv)
         snprintf(history_path, sizeof history_path, "%s/.vas_history", home);
         read_history(history_path);
     }
+    rl_completion_entry_function = complete_word;
+    rl_basic_word_break_characters = " \t|=+-";
 #endif
     (void)home;
     if (interactive)
-        printf("vas %s shell: the scenario language, a line at a time. help lists the commands; quit ends.\n",
-               vas_version());
+        printf("vas %s shell: the scenario language, a line at a time. help lists the commands; quit ends.%s\n",
+               vas_version(), LINE_EDITING ? "\nTab completes commands, constants and variables." : "");
     json_one_line = 1;
     session s;
     session_init(&s);
+#ifdef VAS_HAVE_LIBEDIT
+    completing = &s;
+#endif
     s.echo = true;
     s.hide_source = interactive; /* a terminal shows the line already */
     int line_number = 0, worst = EXIT_OK;
