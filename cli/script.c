@@ -360,6 +360,7 @@ struct statement {
 
 #define MAX_PROCESSES 64
 #define MAX_SECTIONS 256
+#define MAX_SNAPSHOTS 64
 #define NAME_MAX_LENGTH 64
 
 typedef struct named_process {
@@ -398,6 +399,8 @@ struct session {
     struct { uint64_t handle; vas_section *section; } sections[MAX_SECTIONS];
     int section_count;
     uint64_t next_handle;
+    struct { process_map map; vas_process *process; } snapshots[MAX_SNAPSHOTS]; /* ids 1, 2, ... */
+    int snapshot_count;
     outcome last;
     bool echo;                  /* print outcomes, dumps and views (vas run, the shell) */
     bool hide_source;           /* ...but not the line itself (a terminal shows what was typed) */
@@ -412,6 +415,8 @@ static void session_init(session *s)
 
 static void session_destroy(session *s)
 {
+    for (int i = 0; i < s->snapshot_count; i++)
+        process_map_free(&s->snapshots[i].map);
     for (int i = 0; i < s->section_count; i++)
         vas_close_section(s->sections[i].section);
     if (s->machine)
@@ -1734,6 +1739,69 @@ static int run_map(session *s, const statement *st)
     return 0;
 }
 
+/* VMMap's snapshots: `snapshot` keeps the map of a process, `diff` shows what changed since. */
+static int run_snapshot(session *s, const statement *st)
+{
+    vas_process *p;
+    int status = process_argument(s, st, positional(st, 0), &p);
+    if (status)
+        return status;
+    if (s->snapshot_count == MAX_SNAPSHOTS)
+        return runtime_error(st, st->tokens[0].column, "found a snapshot too many, expected at most %d", MAX_SNAPSHOTS);
+    if (!process_map_build(p, &s->snapshots[s->snapshot_count].map))
+        return runtime_error(st, st->tokens[0].column, "out of memory");
+    s->snapshots[s->snapshot_count].process = p;
+    outcome_ok(s, (uint64_t)++s->snapshot_count);
+    set_note("%s%ssnapshot %d of %s", st->assign ? st->assign : "", st->assign ? " = " : "", s->snapshot_count,
+             vas_process_name(p));
+    return 0;
+}
+
+static int snapshot_argument(session *s, const statement *st, int index, const process_map **map, vas_process **of)
+{
+    const argument *a = positional(st, index);
+    uint64_t id = evaluate(s, st, a);
+    if (id < 1 || id > (uint64_t)s->snapshot_count)
+        return runtime_error(st, a->column, "found snapshot %" PRIu64 ", expected one taken earlier (1 to %d)", id,
+                             s->snapshot_count);
+    *map = &s->snapshots[id - 1].map;
+    *of = s->snapshots[id - 1].process;
+    return 0;
+}
+
+static int run_diff(session *s, const statement *st)
+{
+    const process_map *before = NULL, *after = NULL;
+    vas_process *p = NULL, *q = NULL;
+    int status = snapshot_argument(s, st, 0, &before, &p);
+    if (status)
+        return status;
+    process_map now = {0};
+    if (positional(st, 1)) {
+        if ((status = snapshot_argument(s, st, 1, &after, &q)))
+            return status;
+        if (q != p)
+            return runtime_error(st, positional(st, 1)->column, "found a snapshot of another process, expected two "
+                                 "of one process");
+    } else {
+        bool alive = false;
+        for (int i = 0; i < s->process_count; i++)
+            alive |= s->processes[i].process == p;
+        if (!alive)
+            return runtime_error(st, positional(st, 0)->column, "found a snapshot of a process that has ended, "
+                                 "expected one of a live process (or two snapshots)");
+        if (!process_map_build(p, &now))
+            return runtime_error(st, st->tokens[0].column, "out of memory");
+        after = &now;
+    }
+    s->last.kind = OUTCOME_NONE;
+    view_options options = current_view_options();
+    if (s->echo)
+        view_diff(before, after, &options);
+    process_map_free(&now);
+    return 0;
+}
+
 static int run_physical(session *s, const statement *st)
 {
     int status = ensure_machine(s, st);
@@ -2297,6 +2365,11 @@ static const command commands[] = {
     {"frag", "!?p:process", "c:by", run_map, "frag [PROCESS] [by=granule|page]",
      "The fragmentation view: one cell per 64 KB granule (or page) of user space, with the largest free block."},
     {"physical", "", "", run_physical, "physical", "Who owns each physical frame, and the frame lists."},
+    {"snapshot", "!?p:process", "", run_snapshot, "snapshot [PROCESS] -> snapshot id",
+     "Keeps the map of a process, as VMMap's F5 does, for diff."},
+    {"diff", "!e:snapshot ?e:snapshot", "", run_diff, "diff SNAPSHOT [SNAPSHOT]",
+     "VMMap's Show Changes: allocations new, released and changed between a snapshot and now (or a second "
+     "snapshot), and the totals' deltas."},
     {"stats", "?p:process", "", run_stats, "stats [PROCESS]", "The machine's figures and the process's counters."},
     {"report", "s:path", "", run_report, "report \"FILE.html\"",
      "Writes the HTML report of the machine: address spaces, physical memory, figures."},

@@ -1529,3 +1529,152 @@ void view_query(vas_process *process, uint64_t address, const view_options *opti
     printf("  VMMap type         %s%s%s%s%s\n", ansi, kinds[kind].name, options->colour ? ANSI_RESET : "",
            details[0] ? ": " : "", details);
 }
+
+/* ---- Changes between two snapshots ----------------------------------------------------------
+ * Both maps list their blocks in address order, so one merge walk pairs allocations by base:
+ * a base only in `before` was released, only in `after` is new, in both may have changed. Free
+ * and Unusable blocks are not listed: they are what allocations leave. */
+
+static const map_block *next_allocation(const process_map *m, size_t *i)
+{
+    while (*i < m->block_count && !is_allocation(m->blocks[*i].kind))
+        (*i)++;
+    return *i < m->block_count ? &m->blocks[*i] : NULL;
+}
+
+/* Whether two allocations at one base differ in anything the map shows. */
+static bool block_changed(const process_map *ma, const map_block *a, const process_map *mb, const map_block *b)
+{
+    if (a->size != b->size || a->committed != b->committed || a->working_set != b->working_set ||
+        a->kind != b->kind || a->region_count != b->region_count)
+        return true;
+    for (size_t r = 0; r < a->region_count; r++) {
+        const vas_memory_basic_information *x = &ma->regions[a->first_region + r].info,
+                                           *y = &mb->regions[b->first_region + r].info;
+        if (x->base_address != y->base_address || x->region_size != y->region_size || x->state != y->state ||
+            x->protect != y->protect)
+            return true;
+    }
+    return false;
+}
+
+/* "+64 KB", "-4 KB" or "0". */
+static label delta_label(uint64_t before, uint64_t after)
+{
+    label l;
+    if (before == after)
+        snprintf(l.s, sizeof l.s, "0");
+    else
+        snprintf(l.s, sizeof l.s, "%c%.46s", after > before ? '+' : '-',
+                 size_label(after > before ? after - before : before - after).s);
+    return l;
+}
+
+static void json_block_figures(json_writer *w, const char *key, const map_block *b)
+{
+    json_object_begin(w, key);
+    json_u64(w, "size", b->size);
+    json_u64(w, "committed", b->committed);
+    json_u64(w, "working_set", b->working_set);
+    json_u64(w, "regions", b->region_count);
+    json_object_end(w);
+}
+
+static void json_delta(json_writer *w, const char *key, uint64_t before, uint64_t after)
+{
+    if (after >= before)
+        json_u64(w, key, after - before); /* a delta past 2^63 cannot happen: sizes fit user space */
+    else
+        json_i64(w, key, -(int64_t)(before - after));
+}
+
+void view_diff(const process_map *before, const process_map *after, const view_options *options)
+{
+    json_writer w;
+    grid g;
+    if (options->json) {
+        json_begin(&w, stdout);
+        json_object_begin(&w, NULL);
+        json_string(&w, "view", "diff");
+        json_object_begin(&w, "process");
+        json_string(&w, "name", after->name);
+        json_u64(&w, "id", after->process_id);
+        json_u64(&w, "bits", (uint64_t)after->bits);
+        json_object_end(&w);
+        json_array_begin(&w, "changes");
+    } else {
+        printf("Changes in %s (pid %" PRIu32 "):\n\n", after->name, after->process_id);
+        grid_begin(&g, 2, "", "Address", "Type", ">Size", ">Committed", ">WS", "Change", NULL);
+    }
+    size_t i = 0, j = 0, changes = 0;
+    for (;;) {
+        const map_block *a = next_allocation(before, &i), *b = next_allocation(after, &j);
+        if (!a && !b)
+            break;
+        const char *what;
+        const map_block *shown;
+        if (a && (!b || a->base < b->base)) {
+            what = "released";
+            shown = a;
+            i++;
+        } else if (b && (!a || b->base < a->base)) {
+            what = "new";
+            shown = b;
+            j++;
+        } else {
+            i++, j++;
+            if (!block_changed(before, a, after, b))
+                continue;
+            what = "changed";
+            shown = b;
+        }
+        changes++;
+        bool changed = what[0] == 'c';
+        if (options->json) {
+            json_object_begin(&w, NULL);
+            json_string(&w, "change", what);
+            json_hex(&w, "base", shown->base);
+            json_string(&w, "kind", kind_json_name(shown->kind));
+            json_string(&w, "details", shown->details);
+            if (what[0] != 'n')
+                json_block_figures(&w, "before", a);
+            if (what[0] != 'r')
+                json_block_figures(&w, "after", b);
+            json_object_end(&w);
+            continue;
+        }
+        char change[GRID_CELL];
+        if (changed)
+            snprintf(change, sizeof change, "changed: %zu -> %zu sub-block%s", a->region_count, b->region_count,
+                     b->region_count == 1 ? "" : "s");
+        else
+            snprintf(change, sizeof change, "%s%s%s", what, shown->details[0] ? ": " : "", shown->details);
+        grid_add(&g, kinds[shown->kind].ansi, what[0] == 'n' ? "+" : what[0] == 'r' ? "-" : "~",
+                 address_label(shown->base, after->bits).s, kinds[shown->kind].name,
+                 changed ? delta_label(a->size, b->size).s : size_label(shown->size).s,
+                 changed ? delta_label(a->committed, b->committed).s : size_cell(shown->committed).s,
+                 changed ? delta_label(a->working_set, b->working_set).s : size_cell(shown->working_set).s, change);
+    }
+    const map_summary *t0 = &before->total, *t1 = &after->total;
+    if (options->json) {
+        json_array_end(&w);
+        json_object_begin(&w, "totals");
+        json_delta(&w, "size", t0->size, t1->size);
+        json_delta(&w, "committed", t0->committed, t1->committed);
+        json_delta(&w, "working_set", t0->working_set, t1->working_set);
+        json_delta(&w, "blocks", t0->blocks, t1->blocks);
+        json_object_end(&w);
+        json_object_end(&w);
+        json_end(&w);
+        return;
+    }
+    if (changes)
+        grid_print(&g, options->colour);
+    else
+        printf("  no allocation changed\n\n");
+    grid_free(&g);
+    printf("Totals: size %s, committed %s, working set %s (page tables included), allocations %s%" PRIu64 "\n",
+           delta_label(t0->size, t1->size).s, delta_label(t0->committed, t1->committed).s,
+           delta_label(t0->working_set, t1->working_set).s, t1->blocks >= t0->blocks ? "+" : "-",
+           t1->blocks >= t0->blocks ? t1->blocks - t0->blocks : t0->blocks - t1->blocks);
+}

@@ -82,5 +82,9 @@ void view_physical(vas_machine *machine, const view_process *processes, size_t c
 void view_stats(vas_machine *machine, vas_process *process, const view_options *options);
 /* VirtualQuery at address: MEMORY_BASIC_INFORMATION with names and VMMap's kind, or the error. */
 void view_query(vas_process *process, uint64_t address, const view_options *options);
+/* VMMap's "Show Changes": what differs between two snapshots of one process: allocations added,
+   removed, and changed (size, committed bytes, working set, sub-blocks), and the totals' deltas.
+   Allocations are matched by base address. */
+void view_diff(const process_map *before, const process_map *after, const view_options *options);
 
 #endif
