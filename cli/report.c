@@ -547,9 +547,14 @@ static void write_summary(FILE *out, const process_map *map)
     fputs("</table>\n", out);
 }
 
+/* The details list stops after this many blocks: past it the page grows by megabytes that no
+   one scrolls through, and `vas map` lists every block. */
+#define DETAILS_MAX 2000
+
 /* VMMap's details list: each allocation, and its regions when it has more than one. */
 static void write_details(FILE *out, const process_map *map)
 {
+    size_t listed = 0, left_out = 0;
     fputs("<h3>Details</h3>\n<div class=\"dl\">\n<div class=\"h\"><span>Address</span><span>Type</span>"
           "<span>Size</span><span>Committed</span><span>Working set</span><span>Protection</span>"
           "<span>Details</span></div>\n", out);
@@ -557,6 +562,13 @@ static void write_details(FILE *out, const process_map *map)
         const map_block *b = &map->blocks[i];
         if (b->kind == KIND_FREE)
             continue;
+        if (listed++ == DETAILS_MAX) {
+            for (size_t k = i; k < map->block_count; k++)
+                left_out += map->blocks[k].kind != KIND_FREE;
+            fprintf(out, "<div class=\"r\"><span></span><span>... and %zu more blocks (`vas map` lists them "
+                    "all)</span></div>\n", left_out);
+            break;
+        }
         int expands = b->region_count > 1;
         fputs(expands ? "<details><summary>" : "<div class=\"r\">", out);
         fprintf(out, "<span>%s</span><span>", address_label(b->base, map->bits).s);
