@@ -488,17 +488,24 @@ int process_map_build(vas_process *process, process_map *map)
 
     map_builder b = {map, 0, 0};
     uint64_t user_end = map->user_last + 1;
+    enum { BATCH = 256 }; /* regions a vas_query_regions call brings: the VirtualQuery walk, in bulk */
+    vas_memory_basic_information batch[BATCH];
+    size_t got = 0, next = 0;
     for (uint64_t address = map->user_first; address < user_end;) {
-        vas_memory_basic_information info;
-        if (!vas_virtual_query(process, address, &info, sizeof info))
-            break; /* cannot happen inside user space; the map then ends here */
+        if (next == got) {
+            got = vas_query_regions(process, address, batch, BATCH);
+            next = 0;
+            if (!got)
+                break; /* cannot happen inside user space; the map then ends here */
+        }
+        const vas_memory_basic_information *info = &batch[next++];
         /* The first free region may start below user space, the last end above it. */
-        uint64_t end = info.base_address + info.region_size;
-        if (end > user_end || end < info.base_address)
+        uint64_t end = info->base_address + info->region_size;
+        if (end > user_end || end < info->base_address)
             end = user_end;
         if (end <= address)
             break;
-        int added = info.state == VAS_MEM_FREE ? add_free_range(&b, address, end) : add_region(&b, process, &info);
+        int added = info->state == VAS_MEM_FREE ? add_free_range(&b, address, end) : add_region(&b, process, info);
         if (!added)
             goto out_of_memory;
         address = end;

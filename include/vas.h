@@ -243,6 +243,15 @@ typedef struct vas_memory_basic_information {
 size_t   vas_virtual_query(vas_process *process, uint64_t address,
                            vas_memory_basic_information *info, size_t info_size);
 
+/* The walk VirtualQuery callers write (query, go to base + size, repeat) in one call: fills up to
+   max consecutive regions from address, exactly as those VirtualQuery calls would, and returns
+   how many it filled, stopping at the end of user space. One in-order pass over the allocations,
+   so a walk of 100,000 regions costs a few ns a region, not a locked call and a tree descent
+   each. 0 on failure: ERROR_INVALID_PARAMETER beyond user space, ERROR_NOACCESS for a NULL
+   buffer (max 0 returns 0 and sets nothing). */
+size_t   vas_query_regions(vas_process *process, uint64_t address, vas_memory_basic_information *out,
+                           size_t max);
+
 /* VirtualAlloc2's MEM_ADDRESS_REQUIREMENTS: where a reservation may be placed.
    lowest_starting_address: 64 KB aligned, 0 = no bound; highest_ending_address: a multiple of
    the page size minus 1, 0 = no bound; alignment: 0 or a power of two of at least 64 KB. */

@@ -108,6 +108,7 @@ VAS_INTERNAL vad *vad_first_ending_after(const vad_tree *t, uint64_t address); /
 /* The allocation holding address, or else the first one above it (NULL when there is none). */
 VAS_INTERNAL vad *vad_find_or_next(const vad_tree *t, uint64_t address);
 VAS_INTERNAL vad *vad_last_starting_before(const vad_tree *t, uint64_t address); /* start < address */
+VAS_INTERNAL vad *vad_next(const vad *v);               /* the allocation above v, or NULL */
 VAS_INTERNAL bool vad_overlaps(const vad_tree *t, uint64_t start, uint64_t end);
 /* The lowest (or, top_down, the highest) base in [low, high) aligned to `alignment` (a multiple
    of 64 KB) where `size` bytes fit between allocations; false when there is none. */
@@ -518,6 +519,10 @@ VAS_INTERNAL uint32_t region_free(vas_process *p, uint64_t *base, uint64_t *size
 VAS_INTERNAL uint32_t region_protect(vas_process *p, uint64_t *base, uint64_t *size, uint32_t new_protect,
                                      uint32_t *old_protect);
 VAS_INTERNAL uint32_t region_query(vas_process *p, uint64_t address, vas_memory_basic_information *info);
+/* Consecutive regions from address, as repeated region_query calls would give them, in one
+   in-order walk of the tree; returns how many it filled (0: address beyond user space). */
+VAS_INTERNAL size_t region_query_many(vas_process *p, uint64_t address, vas_memory_basic_information *out,
+                                      size_t max);
 VAS_INTERNAL uint32_t region_query_allocation(vas_process *p, uint64_t address,
                                               vas_memory_region_information *info);
 /* Releases every allocation of a dying process and its commit charge. */

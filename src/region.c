@@ -449,16 +449,14 @@ uint32_t region_protect(vas_process *p, uint64_t *base, uint64_t *size, uint32_t
 
 /* ---- Query ------------------------------------------------------------------------------- */
 
-uint32_t region_query(vas_process *p, uint64_t address, vas_memory_basic_information *info)
+/* The region at page, given v: the allocation holding page, or else the first one above it
+   (NULL when there is none). */
+static void describe_region(const vas_process *p, const vad *v, uint64_t page, vas_memory_basic_information *info)
 {
-    if (address > p->shape.highest)
-        return VAS_STATUS_INVALID_PARAMETER;
-    uint64_t page = align_down(address, p->page_size);
-    vad *v = vad_find_or_next(&p->vads, page); /* one descent for a free page as for a used one */
     if (!v || v->start > page) {
         uint64_t end = v ? v->start : p->shape.highest + 1;
         *info = (vas_memory_basic_information){page, 0, 0, end - page, VAS_MEM_FREE, VAS_PAGE_NOACCESS, 0};
-        return VAS_STATUS_SUCCESS;
+        return;
     }
     uint64_t offset = pages_of(p, page - v->start);
     uint32_t i = vad_run_index(v, offset), protect = v->runs[i].protect;
@@ -477,7 +475,34 @@ uint32_t region_query(vas_process *p, uint64_t address, vas_memory_basic_informa
         protect = VAS_PAGE_NOACCESS; /* Windows 95/98 report reserved pages as no-access */
     *info = (vas_memory_basic_information){page, v->start, v->allocation_protect,
                                            v->start + (run_end << p->page_shift) - page, state, protect, v->type};
+}
+
+uint32_t region_query(vas_process *p, uint64_t address, vas_memory_basic_information *info)
+{
+    if (address > p->shape.highest)
+        return VAS_STATUS_INVALID_PARAMETER;
+    uint64_t page = align_down(address, p->page_size);
+    describe_region(p, vad_find_or_next(&p->vads, page), page, info); /* one descent, free or used */
     return VAS_STATUS_SUCCESS;
+}
+
+size_t region_query_many(vas_process *p, uint64_t address, vas_memory_basic_information *out, size_t max)
+{
+    if (address > p->shape.highest)
+        return 0;
+    uint64_t page = align_down(address, p->page_size);
+    const vad *v = vad_find_or_next(&p->vads, page);
+    size_t n = 0;
+    while (n < max) {
+        describe_region(p, v, page, &out[n]);
+        uint64_t end = page + out[n++].region_size;
+        if (end > p->shape.highest || end < page) /* the last region of user space */
+            break;
+        page = end;
+        if (v && page >= v->end)
+            v = vad_next(v); /* the walk moves on in order, never descending again */
+    }
+    return n;
 }
 
 uint32_t region_query_allocation(vas_process *p, uint64_t address, vas_memory_region_information *info)

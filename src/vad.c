@@ -155,7 +155,7 @@ static void propagate(vad_tree *t, vad *child)
     }
 }
 
-static vad *successor(const vad *v)
+vad *vad_next(const vad *v)
 {
     if (v->right) {
         for (v = v->right; v->left; v = v->left)
@@ -254,7 +254,7 @@ void vad_insert(vad_tree *t, vad *v)
 
 void vad_remove(vad_tree *t, vad *v)
 {
-    vad *next = v == t->highest ? NULL : successor(v), *parent = v->parent;
+    vad *next = v == t->highest ? NULL : vad_next(v), *parent = v->parent;
     /* The gap below the next allocation grows down over v to where v's own gap began. */
     if (next)
         next->gap_start = v == t->lowest ? next->start : v->gap_start;

@@ -238,6 +238,20 @@ size_t vas_virtual_query(vas_process *p, uint64_t address, vas_memory_basic_info
     return status ? (size_t)fail(status) : written;
 }
 
+size_t vas_query_regions(vas_process *p, uint64_t address, vas_memory_basic_information *out, size_t max)
+{
+    uint32_t status = process_enter(p);
+    if (status)
+        return (size_t)fail(status);
+    size_t n = 0;
+    if (max && !out)
+        status = VAS_STATUS_ACCESS_VIOLATION;
+    else if (max && !(n = region_query_many(p, address, out, max)))
+        status = VAS_STATUS_INVALID_PARAMETER; /* beyond user space, as VirtualQuery */
+    process_leave(p, false);
+    return status ? (size_t)fail(status) : n;
+}
+
 /* ---- Names ------------------------------------------------------------------------------- */
 
 static _Thread_local char unknown_name[32];

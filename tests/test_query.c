@@ -306,7 +306,94 @@ static void nt_checklist_16_walk_tiles_user_space(void)
     fx_close(&f);
 }
 
+/* Region by region with facts.h's mbi_equal (field by field: the struct has padding). */
+static int mbi_all_equal(const vas_memory_basic_information *a, const vas_memory_basic_information *b, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        if (!mbi_equal(&a[i], &b[i]))
+            return 0;
+    return 1;
+}
+
+/* vas_query_regions returns, in one call, what the VirtualQuery walk returns region by region:
+   over every layout, after a pseudo-random mix of reservations, commits, decommits, protections,
+   releases, views (SEC_RESERVE ones, whose regions also end where the section's commit changes)
+   and threads; from the bottom of user space, from addresses inside regions, with small and large
+   buffers. Then its failures. */
+static void query_regions_matches_the_walk(void)
+{
+    static const char *const layouts[] = {"x64", "x64-win7", "x86", "ia64", "win9x"};
+    for (size_t l = 0; l < 5; l++) {
+        fx f = fx_open_layout(layouts[l], 0, 0);
+        vas_system_info si;
+        vas_get_system_info(f.p, &si);
+        uint64_t page = si.page_size, seed = 12345 + l;
+        uint64_t bases[64] = {0};
+        vas_section *s = vas_create_file_mapping(f.m, NULL, VAS_PAGE_READWRITE | VAS_SEC_RESERVE, 64 * page, NULL);
+        uint64_t view = s ? vas_map_view_of_file(f.p, s, VAS_FILE_MAP_WRITE, 0, 0, 0) : 0;
+        if (view)
+            CHECK(vas_virtual_alloc(f.p, view + 8 * page, 8 * page, VAS_MEM_COMMIT, VAS_PAGE_READWRITE) != 0);
+        vas_thread_info thread;
+        vas_thread_create(f.p, 0, 0, &thread); /* none on win9x-less layouts is fine too */
+        for (int step = 0; step < 400; step++) {
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            uint64_t r = seed >> 33, slot = r % 64, pages = 1 + (r >> 8) % 40;
+            uint32_t old;
+            if (!bases[slot]) {
+                bases[slot] = vas_virtual_alloc(f.p, 0, pages * page, VAS_MEM_RESERVE, VAS_PAGE_READWRITE);
+            } else if (r % 5 == 0) {
+                CHECK(vas_virtual_free(f.p, bases[slot], 0, VAS_MEM_RELEASE));
+                bases[slot] = 0;
+            } else if (r % 5 == 1) {
+                vas_virtual_alloc(f.p, bases[slot] + (r % 3) * page, page * (1 + r % 4), VAS_MEM_COMMIT,
+                                  VAS_PAGE_READWRITE);
+            } else if (r % 5 == 2) {
+                vas_virtual_protect(f.p, bases[slot], page, (r & 64) ? VAS_PAGE_READONLY : VAS_PAGE_NOACCESS, &old);
+            } else {
+                vas_virtual_free(f.p, bases[slot] + page, page, VAS_MEM_DECOMMIT);
+            }
+        }
+        /* The walk, one VirtualQuery at a time. */
+        enum { MAX_REGIONS = 1024 };
+        static vas_memory_basic_information walk[MAX_REGIONS], bulk[MAX_REGIONS];
+        size_t count = 0;
+        for (uint64_t a = 0; count < MAX_REGIONS && vas_virtual_query(f.p, a, &walk[count], sizeof walk[0]);) {
+            a = walk[count].base_address + walk[count].region_size;
+            count++;
+            if (a > si.maximum_application_address || a == 0)
+                break;
+        }
+        CHECK(count > 10 && count < MAX_REGIONS);
+        CHECK_EQ(vas_query_regions(f.p, 0, bulk, MAX_REGIONS), count);
+        CHECK(mbi_all_equal(walk, bulk, count));
+        /* In slices of 7, each starting inside the region the last one ended before. */
+        for (size_t i = 0; i < count; i += 7) {
+            uint64_t inside = walk[i].base_address + (walk[i].region_size > page ? page : 0);
+            size_t want = count - i < 7 ? count - i : 7;
+            vas_memory_basic_information slice[7];
+            CHECK_EQ(vas_query_regions(f.p, inside + 1, slice, 7), want);
+            vas_memory_basic_information first;
+            CHECK(vas_virtual_query(f.p, inside + 1, &first, sizeof first));
+            CHECK(mbi_equal(&slice[0], &first));
+            CHECK(mbi_all_equal(&slice[1], &walk[i + 1], want - 1));
+        }
+        /* Failures, as VirtualQuery's; nothing changes. */
+        CHECK_FAILS(vas_query_regions(f.p, si.maximum_application_address + 1, bulk, 4), VAS_ERROR_INVALID_PARAMETER);
+        CHECK_FAILS(vas_query_regions(f.p, ~0ull, bulk, 4), VAS_ERROR_INVALID_PARAMETER);
+        CHECK_FAILS(vas_query_regions(f.p, 0, NULL, 4), VAS_ERROR_NOACCESS);
+        CHECK_EQ(vas_query_regions(f.p, 0, NULL, 0), 0);
+        CHECK_FAILS(vas_query_regions(NULL, 0, bulk, 4), VAS_ERROR_INVALID_HANDLE);
+        CHECK_EQ(vas_query_regions(f.p, 0, bulk, MAX_REGIONS), count);
+        if (view)
+            CHECK(vas_unmap_view_of_file(f.p, view));
+        if (s)
+            CHECK(vas_close_section(s));
+        fx_close(&f);
+    }
+}
+
 static const check_test tests[] = {
+    TEST(query_regions_matches_the_walk),
     TEST(fact_47_free_memory_record),
     TEST(fact_48_queries_beyond_user_space),
     TEST(fact_49_limit_values),
