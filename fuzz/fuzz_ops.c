@@ -392,6 +392,22 @@ static void op_query(state *s, int variant)
         } else {
             REQUIRE(got == 99, got, status);
         }
+    } else if (variant == 3) {
+        /* The bulk walk: each region is what VirtualQuery says at its start (at a, the first). */
+        vas_memory_basic_information many[16], one;
+        size_t n = vas_query_regions(p, a, many, 1 + u8(s) % 16);
+        if (!n)
+            REQUIRE(vas_virtual_query(p, a, &one, sizeof one) == 0, a, vas_last_error());
+        for (size_t i = 0; i < n; i++) {
+            REQUIRE(vas_virtual_query(p, i ? many[i].base_address : a, &one, sizeof one) == sizeof one, a, i);
+            REQUIRE(one.base_address == many[i].base_address && one.region_size == many[i].region_size &&
+                        one.state == many[i].state && one.protect == many[i].protect &&
+                        one.allocation_base == many[i].allocation_base && one.type == many[i].type &&
+                        one.allocation_protect == many[i].allocation_protect,
+                    many[i].base_address, i);
+            REQUIRE(i == 0 || many[i].base_address == many[i - 1].base_address + many[i - 1].region_size,
+                    many[i].base_address, i);
+        }
     } else {
         vas_memory_region_information r;
         if (vas_nt_query_region_information(p, a, &r) == 0)
@@ -700,7 +716,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 9: op_protect(&s, true); break;
         case 10: op_query(&s, 0); break;
         case 11: op_query(&s, 1); break;
-        case 12: op_query(&s, 2); break;
+        case 12: op_query(&s, 2 + (u8(&s) & 1)); break;
         case 13: case 14: op_access(&s); break;
         default:
             if (op >> 7) /* half of opcode 15 goes to sections, a quarter to system space */
