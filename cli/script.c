@@ -1735,7 +1735,6 @@ static int run_map(session *s, const statement *st)
     } else {
         view_map(p, &options);
     }
-    s->last.kind = OUTCOME_NONE;
     return 0;
 }
 
