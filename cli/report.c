@@ -97,14 +97,6 @@ typedef struct phrase {
     char s[2 * sizeof(label) + 16];
 } phrase;
 
-/* "8,192 (32 MB)": frames and their bytes. */
-static phrase frames_label(uint64_t frames, uint32_t page_size)
-{
-    phrase p;
-    snprintf(p.s, sizeof p.s, "%s (%s)", count_label(frames).s, size_label(frames * page_size).s);
-    return p;
-}
-
 /* The size of [first, last]; the range of every address is 2^64, which size_label cannot take. */
 static label range_size_label(uint64_t first, uint64_t last)
 {
@@ -140,14 +132,6 @@ static void put_process_name(FILE *out, const view_process *p)
         fputs(" &middot; ", out);
     }
     put_text(out, vas_process_name(p->process));
-}
-
-/* One row of a figures table. */
-static void key_value(FILE *out, const char *key, const char *value)
-{
-    fprintf(out, "<tr><th>%s</th><td class=\"n\">", key);
-    put_text(out, value);
-    fputs("</td></tr>\n", out);
 }
 
 /* The colour sample that makes a table row its own legend entry. */
@@ -311,72 +295,42 @@ static void write_pool_tags(FILE *out, vas_machine *machine)
     free(tags);
 }
 
+/* One figure's value as the page shows it: sizes and counts short, addresses as the machine's
+   width writes them. */
+static void put_figure(FILE *out, const figure *fig, int bits)
+{
+    switch (fig->kind) {
+    case FIGURE_BYTES: fputs(size_label(fig->value).s, out); break;
+    case FIGURE_ADDRESS: fputs(address_label(fig->value, bits).s, out); break;
+    case FIGURE_TEXT: put_text(out, fig->text ? fig->text : ""); break;
+    default: fputs(count_label(fig->value).s, out); break;
+    }
+}
+
+/* The machine's figures (views.h, as `vas stats` shows them): a card for each section. */
 static void write_machine(FILE *out, vas_machine *machine)
 {
     vas_machine_info info;
-    vas_memory_status status = {0};
-    vas_physical_status lists;
-    vas_paging_status paging;
-    vas_pool_status pools;
     vas_get_machine_info(machine, &info);
-    vas_global_memory_status(machine, &status);
-    vas_get_physical_status(machine, &lists);
-    vas_get_paging_status(machine, &paging);
-    vas_get_pool_status(machine, &pools);
-    phrase l;
-
+    figures f = {.count = 0};
+    figures_collect(machine, NULL, &f);
     fputs("<section id=\"machine\"><h2>Machine</h2>\n<p>", out);
     put_text(out, info.description);
-    fputs("</p>\n<div class=\"cards\">\n<table><caption>Layout</caption>\n", out);
-    key_value(out, "Layout", info.layout);
-    snprintf(l.s, sizeof l.s, "%d-bit", info.native_bits);
-    key_value(out, "Native width", l.s);
-    key_value(out, "Page size", size_label(info.page_size).s);
-    key_value(out, "Allocation granularity", size_label(info.allocation_granularity).s);
-    key_value(out, "System range start", address_label(info.system_range_start, info.native_bits).s);
-    key_value(out, "RAM", size_label(info.ram_bytes).s);
-    key_value(out, "Paging file", info.pagefile_bytes ? size_label(info.pagefile_bytes).s : "none");
-    fputs("</table>\n<table><caption>Memory status</caption>\n", out);
-    snprintf(l.s, sizeof l.s, "%" PRIu32 " %%", status.memory_load);
-    key_value(out, "Memory load", l.s);
-    key_value(out, "Available physical", size_label(status.avail_phys).s);
-    key_value(out, "Commit limit", size_label(status.commit_limit).s);
-    key_value(out, "Commit total", size_label(status.commit_total).s);
-    key_value(out, "Commit peak", size_label(status.commit_peak).s);
-    key_value(out, "Available commit", size_label(status.avail_commit).s);
-    key_value(out, "Processes", count_label(status.process_count).s);
-    fputs("</table>\n<table><caption>Physical memory, in frames</caption>\n", out);
-    key_value(out, "RAM", frames_label(lists.frame_count, lists.page_size).s);
-    key_value(out, "Zeroed list", frames_label(lists.zeroed, lists.page_size).s);
-    key_value(out, "Free list", frames_label(lists.free, lists.page_size).s);
-    key_value(out, "Standby list", frames_label(lists.standby, lists.page_size).s);
-    key_value(out, "Modified list", frames_label(lists.modified, lists.page_size).s);
-    key_value(out, "Active", frames_label(lists.active, lists.page_size).s);
-    key_value(out, "of which page tables", frames_label(lists.page_table_frames, lists.page_size).s);
-    fputs("</table>\n<table><caption>Paging</caption>\n", out);
-    key_value(out, "Paging files", count_label(paging.paging_files).s);
-    key_value(out, "Size", size_label(paging.pagefile_bytes).s);
-    key_value(out, "In use", size_label(paging.pagefile_used).s);
-    key_value(out, "Reads", count_label(paging.reads).s);
-    key_value(out, "Writes", count_label(paging.writes).s);
-    key_value(out, "Pages written", count_label(paging.pages_written).s);
-    key_value(out, "Read errors", count_label(paging.read_errors).s);
-    key_value(out, "Write errors", count_label(paging.write_errors).s);
-    key_value(out, "Standby frames repurposed", count_label(paging.repurposed).s);
-    key_value(out, "Trims", count_label(paging.trims).s);
-    key_value(out, "Pages trimmed", count_label(paging.trimmed_pages).s);
-    fputs("</table>\n<table><caption>Pools</caption>\n", out);
-    static const char *const pool_names[2] = {"Nonpaged pool", "Paged pool"};
-    for (int type = VAS_NONPAGED_POOL; type <= VAS_PAGED_POOL; type++) {
-        uint64_t base = pools.base[type], size = pools.size[type];
-        phrase range = range_label(base, base + size - 1, info.native_bits);
-        key_value(out, pool_names[type], size ? range.s : "none");
-        snprintf(l.s, sizeof l.s, "%s in %s blocks", size_label(pools.committed[type]).s,
-                 count_label(pools.blocks[type]).s);
-        key_value(out, "committed", l.s);
+    fputs("</p>\n<div class=\"cards\">\n", out);
+    for (size_t i = 0; i < f.count; i++) {
+        const figure *fig = &f.list[i];
+        if (i == 0 || strcmp(fig->section, f.list[i - 1].section) != 0) {
+            fputs(i ? "</table>\n<table><caption>" : "<table><caption>", out);
+            put_text(out, figure_section_title(fig->section));
+            fputs("</caption>\n", out);
+        }
+        fputs("<tr><th>", out);
+        put_text(out, fig->name);
+        fputs("</th><td class=\"n\">", out);
+        put_figure(out, fig, info.native_bits);
+        fputs("</td></tr>\n", out);
     }
-    key_value(out, "System working set", size_label(pools.resident).s);
-    fputs("</table>\n</div>\n", out);
+    fputs(f.count ? "</table>\n</div>\n" : "</div>\n", out);
     write_pool_tags(out, machine);
     fputs("</section>\n", out);
 }
@@ -814,36 +768,18 @@ done:
 
 /* ---- Every process's counters ----------------------------------------------------------------- */
 
-static const struct {
-    const char *name;
-    size_t offset;
-    int bytes; /* a size, not a count */
-} counter_rows[] = {
-    {"Virtual size", offsetof(vas_process_counters, virtual_size), 1},
-    {"Peak virtual size", offsetof(vas_process_counters, peak_virtual_size), 1},
-    {"Commit charge (private bytes)", offsetof(vas_process_counters, commit_charge), 1},
-    {"Peak commit charge", offsetof(vas_process_counters, peak_commit_charge), 1},
-    {"Allocations (VADs)", offsetof(vas_process_counters, allocation_count), 0},
-    {"Working set", offsetof(vas_process_counters, working_set_size), 1},
-    {"Peak working set", offsetof(vas_process_counters, peak_working_set_size), 1},
-    {"Page-table pages", offsetof(vas_process_counters, page_table_pages), 0},
-    {"Locked pages", offsetof(vas_process_counters, locked_pages), 0},
-    {"Page faults", offsetof(vas_process_counters, page_fault_count), 0},
-    {"Demand-zero faults", offsetof(vas_process_counters, demand_zero_faults), 0},
-    {"Soft faults (from standby or modified)", offsetof(vas_process_counters, soft_faults), 0},
-    {"Hard faults (from a paging file)", offsetof(vas_process_counters, hard_faults), 0},
-    {"Guard-page faults", offsetof(vas_process_counters, guard_page_faults), 0},
-    {"Access violations", offsetof(vas_process_counters, access_violations), 0},
-    {"In-page errors", offsetof(vas_process_counters, in_page_errors), 0},
-};
-
-static void write_counters(FILE *out, const view_process *processes, size_t count)
+/* The "process" section of each process's figures (views.h), side by side: every process gives
+   the same rows in the same order. */
+static void write_counters(FILE *out, vas_machine *machine, const view_process *processes, size_t count)
 {
-    vas_process_counters *counters = calloc(count ? count : 1, sizeof *counters);
-    if (!counters)
+    figures *each = calloc(count ? count : 1, sizeof *each);
+    if (!each)
         return; /* the table is left out rather than the page */
+    size_t first = 0; /* where the process section starts */
     for (size_t i = 0; i < count; i++)
-        vas_process_get_counters(processes[i].process, &counters[i]);
+        figures_collect(machine, processes[i].process, &each[i]);
+    while (count && first < each[0].count && strcmp(each[0].list[first].section, "process") != 0)
+        first++;
     fputs("<section id=\"figures\"><h2>Process figures</h2>\n<table class=\"grid\"><tr><th></th>", out);
     for (size_t i = 0; i < count; i++) {
         fputs("<th class=\"n\">", out);
@@ -851,18 +787,20 @@ static void write_counters(FILE *out, const view_process *processes, size_t coun
         fputs("</th>", out);
     }
     fputs("</tr>\n", out);
-    for (size_t r = 0; r < COUNT_OF(counter_rows); r++) {
-        fprintf(out, "<tr><th>%s</th>", counter_rows[r].name);
+    for (size_t r = first; count && r < each[0].count; r++) {
+        fputs("<tr><th>", out);
+        put_text(out, each[0].list[r].name);
+        fputs("</th>", out);
         for (size_t i = 0; i < count; i++) {
-            uint64_t value;
-            memcpy(&value, (const char *)&counters[i] + counter_rows[r].offset, sizeof value);
-            fprintf(out, "<td class=\"n\">%s</td>",
-                    counter_rows[r].bytes ? size_label(value).s : count_label(value).s);
+            fputs("<td class=\"n\">", out);
+            if (r < each[i].count)
+                put_figure(out, &each[i].list[r], vas_process_bits(processes[i].process));
+            fputs("</td>", out);
         }
         fputs("</tr>\n", out);
     }
     fputs("</table>\n</section>\n", out);
-    free(counters);
+    free(each);
 }
 
 /* ---- The page ---------------------------------------------------------------------------------- */
@@ -882,7 +820,7 @@ static int write_page(FILE *out, vas_machine *machine, const view_process *proce
     int error = write_frames(out, machine, processes, count);
     if (error)
         return error;
-    write_counters(out, processes, count);
+    write_counters(out, machine, processes, count);
     fprintf(out, "<p class=\"note\">Written by vas %s.</p>\n</body>\n</html>\n", vas_version());
     return 0;
 }

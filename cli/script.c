@@ -1957,8 +1957,8 @@ static int counter_value(session *s, const statement *st, const argument *a, uin
         vas_memory_status memory;
         vas_physical_status physical;
         vas_paging_status paging;
-    } figures;
-    memset(&figures, 0, sizeof figures);
+    } source;
+    memset(&source, 0, sizeof source);
     int status = ensure_machine(s, st);
     if (status)
         return status;
@@ -1967,14 +1967,14 @@ static int counter_value(session *s, const statement *st, const argument *a, uin
         vas_process *p = current_process(s);
         if (!p)
             return runtime_error(st, a->column, "found counter %s with no process, expected `process NAME` first", c->name);
-        vas_process_get_counters(p, &figures.process);
+        vas_process_get_counters(p, &source.process);
         break;
     }
-    case FROM_MEMORY: vas_global_memory_status(s->machine, &figures.memory); break;
-    case FROM_PHYSICAL: vas_get_physical_status(s->machine, &figures.physical); break;
-    case FROM_PAGING: vas_get_paging_status(s->machine, &figures.paging); break;
+    case FROM_MEMORY: vas_global_memory_status(s->machine, &source.memory); break;
+    case FROM_PHYSICAL: vas_get_physical_status(s->machine, &source.physical); break;
+    case FROM_PAGING: vas_get_paging_status(s->machine, &source.paging); break;
     }
-    *value = field_at(&figures, c->offset, c->is_32);
+    *value = field_at(&source, c->offset, c->is_32);
     return 0;
 }
 

@@ -1249,25 +1249,8 @@ void view_physical(vas_machine *machine, const view_process *processes, size_t c
 }
 
 /* ---- The figures ------------------------------------------------------------------------------
- * One list of (section, name, value) rows serves both outputs: text shows each section as a
- * two-column table, JSON as an object of numbers. */
-typedef enum figure_kind { FIGURE_COUNT, FIGURE_BYTES, FIGURE_ADDRESS, FIGURE_TEXT } figure_kind;
-
-typedef struct figure {
-    const char *section;          /* the JSON object it belongs to; a new one starts a table */
-    const char *key, *name;       /* JSON key, text name */
-    figure_kind kind;
-    uint64_t value;
-    const char *text;             /* FIGURE_TEXT */
-} figure;
-
-#define MAX_FIGURES 96 /* room to spare: collect_figures adds about 60 */
-
-typedef struct figures {
-    figure list[MAX_FIGURES];
-    size_t count;
-    const char *section;
-} figures;
+ * One list of (section, name, value) rows (views.h) serves every output: text shows each section
+ * as a two-column table, JSON as an object of numbers, the HTML report as cards. */
 
 static void figure_add(figures *f, const char *key, const char *name, figure_kind kind, uint64_t value)
 {
@@ -1281,7 +1264,7 @@ static void figure_text(figures *f, const char *key, const char *name, const cha
         f->list[f->count++] = (figure){f->section, key, name, FIGURE_TEXT, 0, text};
 }
 
-static const char *section_title(const char *section)
+const char *figure_section_title(const char *section)
 {
     static const struct { const char *section, *title; } titles[] = {
         {"machine", "Machine"},
@@ -1297,7 +1280,7 @@ static const char *section_title(const char *section)
     return section;
 }
 
-static void collect_figures(vas_machine *machine, vas_process *process, figures *f)
+void figures_collect(vas_machine *machine, vas_process *process, figures *f)
 {
     vas_machine_info machine_info;
     vas_get_machine_info(machine, &machine_info);
@@ -1390,7 +1373,7 @@ static void collect_figures(vas_machine *machine, vas_process *process, figures 
 void view_stats(vas_machine *machine, vas_process *process, const view_options *options)
 {
     figures f = {.count = 0};
-    collect_figures(machine, process, &f);
+    figures_collect(machine, process, &f);
     if (options->json) {
         json_writer w;
         json_begin(&w, stdout);
@@ -1422,7 +1405,7 @@ void view_stats(vas_machine *machine, vas_process *process, const view_options *
     int bits = machine_info.native_bits;
     for (size_t i = 0; i < f.count;) {
         const char *section = f.list[i].section;
-        printf("%s\n\n", section_title(section));
+        printf("%s\n\n", figure_section_title(section));
         grid g;
         grid_begin(&g, 0, "Name", "Value", NULL);
         for (; i < f.count && strcmp(f.list[i].section, section) == 0; i++) {

@@ -80,6 +80,30 @@ void view_physical(vas_machine *machine, const view_process *processes, size_t c
 /* The machine's figures (memory status, physical lists, paging, pools) and, if process is not
    NULL, its counters. */
 void view_stats(vas_machine *machine, vas_process *process, const view_options *options);
+/* ---- Figures: one list of named numbers behind `stats`, its JSON and the HTML report --------
+ * Sections in order: "machine", "memory" (GlobalMemoryStatusEx), "physical" (the PFN lists),
+ * "paging", "pools", and "process" (its counters) when a process is given. */
+typedef enum figure_kind { FIGURE_COUNT, FIGURE_BYTES, FIGURE_ADDRESS, FIGURE_TEXT } figure_kind;
+
+typedef struct figure {
+    const char *section;          /* the JSON object it belongs to; a new one starts a table */
+    const char *key, *name;       /* JSON key, text name */
+    figure_kind kind;
+    uint64_t value;
+    const char *text;             /* FIGURE_TEXT */
+} figure;
+
+#define MAX_FIGURES 96 /* room to spare: figures_collect adds about 60 */
+
+typedef struct figures {
+    figure list[MAX_FIGURES];
+    size_t count;
+    const char *section;          /* the section figures are being added to */
+} figures;
+
+void figures_collect(vas_machine *machine, vas_process *process, figures *f);
+const char *figure_section_title(const char *section); /* "Memory (GlobalMemoryStatusEx)" ... */
+
 /* VirtualQuery at address: MEMORY_BASIC_INFORMATION with names and VMMap's kind, or the error. */
 void view_query(vas_process *process, uint64_t address, const view_options *options);
 /* VMMap's "Show Changes": what differs between two snapshots of one process: allocations added,
