@@ -91,31 +91,22 @@ static uint64_t round_up(uint64_t value, uint64_t alignment)
     return (value + alignment - 1) / alignment * alignment;
 }
 
-/* VMMap's name for a region. A free region that starts inside a 64 KB granule is the tail of a
-   smaller reservation: nothing can ever be reserved there, and VMMap calls it "Unusable". A view
-   is a "Mapped File" when GetMappedFileName finds its file, else "Shareable" (paging-file
-   backed), as VMMap decides. */
+/* VMMap's name for a region of a VirtualQuery walk (views.c decides the kinds for every view of
+   the tool). A free region that starts inside a 64 KB granule is the tail of a smaller
+   reservation: nothing can ever be reserved there, and VMMap calls it "Unusable". */
 static const char *vmmap_type(vas_process *process, const vas_memory_basic_information *region,
                               uint32_t granularity)
 {
-    char path[8];
-    if (region->state == VAS_MEM_FREE)
+    if (region->state == VAS_MEM_FREE) /* the walk gives a free range from its start */
         return region->base_address % granularity ? "Unusable" : "Free";
-    switch (region->type) {
-    case VAS_MEM_PRIVATE: return "Private Data";
-    case VAS_MEM_IMAGE: return "Image";
-    case VAS_MEM_MAPPED:
-        return vas_get_mapped_file_name(process, region->base_address, path, sizeof path) ? "Mapped File"
-                                                                                          : "Shareable";
-    default: return vas_type_name(region->type);
-    }
+    char details[8];
+    return kind_name(view_region_kind(process, region, region->base_address, details, sizeof details));
 }
 
-/* What a walk may say about a region beyond what VirtualQuery says: VMMap's finer type (Heap,
-   Stack) and its Details column. `type` starts as the VirtualQuery-based name and may be
-   replaced; `details` starts empty. */
-typedef void (*region_notes)(void *context, const vas_memory_basic_information *region, const char **type,
-                             char *details, size_t size);
+/* What a walk may say about a region beyond its kind: VMMap's Details column (`details` starts
+   empty). */
+typedef void (*region_notes)(void *context, const vas_memory_basic_information *region, char *details,
+                             size_t size);
 
 /* The VirtualQuery walk, as VMMap shows it: one row per region from `from` up to the first
    region starting at or past `to`, or to the top of user space. A free region that starts
@@ -145,7 +136,7 @@ static void print_walk_noted(vas_process *process, uint64_t from, uint64_t to, r
         }
         char details[TABLE_CELL_SIZE] = "";
         if (notes)
-            notes(context, &region, &type, details, sizeof details);
+            notes(context, &region, details, sizeof details);
         int is_free = region.state == VAS_MEM_FREE;
         table_row(&t, address_label(region.base_address, bits).s,
                   size_label(end - region.base_address).s, vas_state_name(region.state),
@@ -2456,8 +2447,8 @@ static const pe_section_header *section_named(const tour_image *img, const char 
 
 /* The walk's notes: which module and PE section an image region is (and whether its protection
    is the one its section asks for), and what the loader's private regions are. */
-static void image_region_notes(void *context, const vas_memory_basic_information *region, const char **type,
-                               char *details, size_t size)
+static void image_region_notes(void *context, const vas_memory_basic_information *region, char *details,
+                               size_t size)
 {
     image_tour *t = context;
     uint64_t address = region->base_address;
@@ -2489,7 +2480,6 @@ static void image_region_notes(void *context, const vas_memory_basic_information
         return;
     }
     if (t->info.heap_base && region->allocation_base == t->info.heap_base) {
-        *type = "Heap";
         snprintf(details, size, "process heap");
         return;
     }
@@ -2499,7 +2489,6 @@ static void image_region_notes(void *context, const vas_memory_basic_information
             return;
         }
         if (region->allocation_base == t->threads[i].deallocation_stack) {
-            *type = "Stack";
             snprintf(details, size, "stack of thread %" PRIu32, t->threads[i].thread_id);
             return;
         }

@@ -1425,7 +1425,7 @@ void view_stats(vas_machine *machine, vas_process *process, const view_options *
 /* ---- A region query -------------------------------------------------------------------------- */
 
 /* VMMap's kind of a VirtualQuery region, and its details, for the byte at address. */
-static map_kind region_kind(vas_process *process, const vas_memory_basic_information *info, uint64_t address,
+map_kind view_region_kind(vas_process *process, const vas_memory_basic_information *info, uint64_t address,
                             char *details, size_t details_size)
 {
     details[0] = '\0';
@@ -1470,7 +1470,7 @@ void view_query(vas_process *process, uint64_t address, const view_options *opti
     bool ok = vas_virtual_query(process, address, &info, sizeof info) != 0;
     uint32_t error = ok ? 0 : vas_last_error();
     char details[128] = "";
-    map_kind kind = ok ? region_kind(process, &info, address, details, sizeof details) : KIND_FREE;
+    map_kind kind = ok ? view_region_kind(process, &info, address, details, sizeof details) : KIND_FREE;
 
     if (options->json) {
         json_writer w;

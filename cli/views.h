@@ -104,6 +104,11 @@ typedef struct figures {
 void figures_collect(vas_machine *machine, vas_process *process, figures *f);
 const char *figure_section_title(const char *section); /* "Memory (GlobalMemoryStatusEx)" ... */
 
+/* VMMap's kind of the VirtualQuery region info that holds address, with its details (the file,
+   "Thread 8", "TEB of thread 8" ...). */
+map_kind view_region_kind(vas_process *process, const vas_memory_basic_information *info, uint64_t address,
+                          char *details, size_t details_size);
+
 /* VirtualQuery at address: MEMORY_BASIC_INFORMATION with names and VMMap's kind, or the error. */
 void view_query(vas_process *process, uint64_t address, const view_options *options);
 /* VMMap's "Show Changes": what differs between two snapshots of one process: allocations added,
